@@ -1,0 +1,1 @@
+dist_doc_DATA = config/staffsync.yaml config/example.yaml

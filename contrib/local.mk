@@ -1,0 +1,2 @@
+exampledir = $(docdir)/example
+dist_example_DATA = contrib/example/staff.csv
