@@ -1,1 +1,167 @@
-int main(void) { return 0; }
+/* SPDX-License-Identifier: MIT */
+/* staffsyncctl: the operator tool. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include "config.h"
+#include "domain.h"
+#include "log.h"
+#include "plugin-loader.h"
+#include "run.h"
+#include "state.h"
+#include "util.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#define DEFAULT_CONFIG SYSCONFDIR "/staffsync/staffsync.yaml"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: staffsyncctl [-c FILE] COMMAND\n\n"
+		"Commands:\n"
+		"  status           the last run, its holds and pending approvals\n"
+		"  history          the last runs with their counts\n"
+		"  plan             what a run would do now (nothing is written)\n"
+		"  explain PERSON   the person's record, each rule, the resulting memberships\n"
+		"  approve RUN      let the next run apply the plan a safety gate stopped\n");
+}
+
+static int load(const char *path, bool with_plugins, struct config **ret)
+{
+	struct config_errors errors = {0};
+	struct config *cfg = NULL;
+	int r = config_load(path, &cfg, &errors);
+	if (cfg && with_plugins && r >= 0 && plugins_open(cfg, &errors) < 0)
+		r = -EINVAL;
+	for (size_t i = 0; i < errors.n; i++)
+		fprintf(stderr, "%s\n", errors.lines[i]);
+	config_errors_clear(&errors);
+	if (r < 0) {
+		if (cfg) {
+			plugins_close(cfg);
+			config_free(cfg);
+		}
+		return r;
+	}
+	*ret = cfg;
+	return 0;
+}
+
+static void format_time(int64_t t, char *buf, size_t n)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (t <= 0 || !gmtime_r(&tt, &tm) || !strftime(buf, n, "%Y-%m-%d %H:%M:%SZ", &tm))
+		snprintf(buf, n, "-");
+}
+
+static void print_run(const struct state_run *r)
+{
+	char started[32];
+	format_time(r->started_at, started, sizeof started);
+	printf("%6ld  %-20s  %-8s  create %lu, invite %lu, resend %lu, update %lu, move %lu, "
+	       "deactivate %lu, reactivate %lu, adopt %lu, hold %lu, failed %lu%s%s\n",
+	       r->id, started, strempty(r->status), r->counts[SS_OP_CREATE], r->counts[SS_OP_INVITE],
+	       r->counts[SS_OP_RESEND_INVITE], r->counts[SS_OP_UPDATE], r->counts[SS_OP_MOVE],
+	       r->counts[SS_OP_DEACTIVATE], r->counts[SS_OP_REACTIVATE], r->counts[SS_OP_ADOPT],
+	       r->counts[SS_OP_HOLD], r->failed, r->message ? "  " : "", strempty(r->message));
+}
+
+static int cmd_history(struct config *cfg, unsigned limit)
+{
+	_cleanup_(state_closep) state *st = NULL;
+	struct state_run *runs;
+	size_t n;
+	int r = state_open(cfg->state_dir, true, &st);
+	if (r < 0 || (r = state_runs_list(st, limit, &runs, &n)) < 0) {
+		fprintf(stderr, "cannot read the state in %s: %s\n", cfg->state_dir, strerror(-r));
+		return 1;
+	}
+	if (n == 0)
+		puts("no runs yet");
+	for (size_t i = 0; i < n; i++) {
+		print_run(&runs[i]);
+		state_run_clear(&runs[i]);
+	}
+	free(runs);
+	return 0;
+}
+
+static int cmd_approve(struct config *cfg, const char *arg)
+{
+	_cleanup_(state_closep) state *st = NULL;
+	char *end;
+	long id = strtol(arg, &end, 10);
+	if (*end || id <= 0) {
+		fprintf(stderr, "approve: '%s' is not a run number\n", arg);
+		return 2;
+	}
+	int r = state_open(cfg->state_dir, false, &st);
+	if (r >= 0)
+		r = state_approve(st, id, run_now());
+	if (r == -ENOENT)
+		fprintf(stderr, "approve: there is no run %ld\n", id);
+	else if (r == -EINVAL)
+		fprintf(stderr, "approve: run %ld was not stopped by a safety gate\n", id);
+	else if (r < 0)
+		fprintf(stderr, "approve: %s\n", strerror(-r));
+	else
+		printf("approved the plan of run %ld: the next run applies it if it is still the same plan\n", id);
+	return r < 0 ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *path = DEFAULT_CONFIG;
+	struct config *cfg = NULL;
+	int c, ret;
+	log_setup();
+	while ((c = getopt_long(argc, argv, "+c:h", longopts, NULL)) >= 0) {
+		if (c == 'c')
+			path = optarg;
+		else {
+			usage(c == 'h' ? stdout : stderr);
+			return c == 'h' ? 0 : 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	const char *cmd = argv[optind];
+	int nargs = argc - optind - 1;
+	bool needs_plugins = streq(cmd, "plan") || streq(cmd, "explain");
+	if ((streq(cmd, "explain") || streq(cmd, "approve")) ? nargs != 1 : nargs != 0) {
+		usage(stderr);
+		return 2;
+	}
+	if (load(path, needs_plugins, &cfg) < 0)
+		return 2;
+	if (streq(cmd, "history"))
+		ret = cmd_history(cfg, 20);
+	else if (streq(cmd, "status"))
+		ret = cmd_history(cfg, 1);
+	else if (streq(cmd, "approve"))
+		ret = cmd_approve(cfg, argv[optind + 1]);
+	else if (streq(cmd, "plan"))
+		ret = run_once(cfg, &(struct run_options){ .dry_run = true, .out = stdout });
+	else if (streq(cmd, "explain"))
+		ret = run_explain(cfg, argv[optind + 1], stdout) < 0 ? 1 : 0;
+	else {
+		fprintf(stderr, "unknown command '%s'\n", cmd);
+		usage(stderr);
+		ret = 2;
+	}
+	plugins_close(cfg);
+	config_free(cfg);
+	return ret;
+}

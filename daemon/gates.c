@@ -1,1 +1,57 @@
 /* SPDX-License-Identifier: MIT */
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include "gates.h"
+
+unsigned long gates_deactivation_limit(const struct cfg_limit *l, unsigned long active)
+{
+	unsigned long limit = ULONG_MAX;
+	if (l->percent >= 0)
+		limit = (unsigned long)floor((double)active * l->percent / 100.0);
+	if (l->count >= 0 && (unsigned long)l->count < limit)
+		limit = (unsigned long)l->count;
+	return limit;
+}
+
+static bool source_tripped(const struct config *cfg, const struct gate_source *s,
+			   struct gate_verdict *v)
+{
+	if (s->last_full_count <= 0 || s->listing == SS_LISTING_FAILED)
+		return false;
+	if (s->records == 0) {
+		snprintf(v->reason, sizeof v->reason,
+			 "source %s returned no records, but its last complete listing had %ld",
+			 s->name, s->last_full_count);
+		return true;
+	}
+	if (s->listing != SS_LISTING_FULL)
+		return false;   /* an incomplete listing deactivates no one anyway */
+	double floor_count = (double)s->last_full_count * (1.0 - cfg->leavers.max_shrink);
+	if ((double)s->records < floor_count) {
+		snprintf(v->reason, sizeof v->reason,
+			 "source %s shrank from %ld to %lu records, more than leavers.max_shrink (%.0f%%)",
+			 s->name, s->last_full_count, s->records, cfg->leavers.max_shrink * 100);
+		return true;
+	}
+	return false;
+}
+
+void gates_check(const struct config *cfg, const struct gate_input *in, struct gate_verdict *v)
+{
+	*v = (struct gate_verdict){0};
+	for (size_t i = 0; i < in->n_sources; i++)
+		if (source_tripped(cfg, &in->sources[i], v)) {
+			v->tripped = true;
+			return;
+		}
+	unsigned long limit = gates_deactivation_limit(&cfg->leavers.max_deactivations,
+						       in->active_memberships);
+	if (in->deactivations > limit) {
+		v->tripped = true;
+		snprintf(v->reason, sizeof v->reason,
+			 "%lu deactivations planned, more than leavers.max_deactivations allows "
+			 "(%lu of %lu managed memberships)",
+			 in->deactivations, limit, in->active_memberships);
+	}
+}

@@ -22,7 +22,7 @@ daemon_libstaffsync_core_la_SOURCES = \
 	daemon/apply.c daemon/apply.h \
 	daemon/run.c daemon/run.h
 daemon_libstaffsync_core_la_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(JANSSON_CFLAGS) $(SYSTEMD_CFLAGS)
-daemon_libstaffsync_core_la_LIBADD = daemon/libstaffsync-base.la $(YAML_LIBS) $(SQLITE_LIBS) $(JANSSON_LIBS) $(SYSTEMD_LIBS) $(LIBS)
+daemon_libstaffsync_core_la_LIBADD = daemon/libstaffsync-base.la $(YAML_LIBS) $(SQLITE_LIBS) $(JANSSON_LIBS) $(SYSTEMD_LIBS) $(LIBS) -lm
 
 sbin_PROGRAMS += staffsyncd
 staffsyncd_SOURCES = daemon/main.c

@@ -1,2 +1,89 @@
 /* SPDX-License-Identifier: MIT */
+/* state.db: what staffsync applied last, run history, the operation journal,
+ * source cursors and approvals. SQLite in WAL mode, versioned schema. */
 #pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "staffsync-plugin.h"
+
+typedef struct state state;
+
+/* One membership staffsync manages, as it last applied it. */
+struct state_member {
+	char *source;
+	char *person;
+	struct ss_member m;        /* m.facility, fields and status as last applied */
+	unsigned long missing_runs;/* complete listings in a row without the person */
+	unsigned long invites_sent;/* invites + resends */
+	int64_t last_invite_at;
+	int64_t created_at;
+};
+void state_member_clear(struct state_member *s);
+void state_members_free(struct state_member *v, size_t n);
+
+/* Open (creating and migrating) state_dir/state.db. With read_only a missing
+ * database is an empty state and nothing is created. */
+int state_open(const char *state_dir, bool read_only, state **ret);
+void state_close(state *st);
+static inline void state_closep(state **st) { state_close(*st); }
+bool state_is_empty(state *st);
+
+int state_begin(state *st);
+int state_commit(state *st);
+int state_rollback(state *st);
+
+/* The memberships of one person (any status). */
+int state_person_members(state *st, const char *source, const char *person,
+			 struct state_member **ret, size_t *n);
+/* Call fn for each non-deactivated membership of source (leaver check). */
+int state_for_each_active(state *st, const char *source,
+			  int (*fn)(void *ud, const struct state_member *s), void *ud);
+/* Non-deactivated managed memberships in all (the base of the percent gate). */
+int state_count_active(state *st, unsigned long *ret);
+
+/* After an operation was applied: write the membership as it now is. */
+int state_put_member(state *st, const struct state_member *s);
+/* Move: the (source, person, from) row becomes (source, person, to). */
+int state_move_member(state *st, const char *source, const char *person,
+		      const char *from, const char *to);
+int state_set_missing(state *st, const char *source, const char *person,
+		      const char *facility, unsigned long missing);
+
+/* Sources. last_full_count < 0: never listed completely. */
+int state_source_get(state *st, const char *name, long *last_full_count, char **cursor);
+int state_source_put(state *st, const char *name, long last_full_count, const char *cursor);
+
+/* Runs. */
+struct state_run {
+	long id;
+	int64_t started_at, finished_at;
+	char *status;              /* running ok partial failed gated dry-run */
+	char *message;
+	uint64_t plan_hash;
+	unsigned long counts[_SS_OP_MAX];
+	unsigned long failed;
+};
+void state_run_clear(struct state_run *r);
+int state_run_begin(state *st, int64_t now, long *id);
+int state_run_finish(state *st, const struct state_run *r);
+int state_run_get(state *st, long id, struct state_run *ret);
+int state_runs_list(state *st, unsigned limit, struct state_run **ret, size_t *n);
+
+/* Approvals: an operator approved the plan of a gated run. */
+int state_approve(state *st, long run_id, int64_t now);
+/* 1 if an unused approval matches hash (and marks it used), 0 if none. */
+int state_take_approval(state *st, uint64_t hash);
+
+/* Operation journal: each op is written 'pending' before it is sent and
+ * 'done' or 'failed' after. Payload is JSON (see apply.c). */
+int state_journal_add(state *st, long run_id, long seq, const char *key,
+		      const char *payload, long *op_id);
+int state_journal_finish(state *st, long op_id, bool ok, const char *error);
+int state_journal_pending(state *st,
+			  int (*fn)(void *ud, long op_id, const char *payload), void *ud);
+
+/* Held persons of the last run, for staffsyncctl status/explain. */
+int state_holds_replace(state *st, long run_id);
+int state_hold_add(state *st, long run_id, const char *source, const char *person,
+		   const char *facility, const char *reason);
