@@ -8,7 +8,7 @@
 #include "config.h"
 #include "domain.h"
 #include "log.h"
-#include "plugin-loader.h"
+#include "config-open.h"
 #include "run.h"
 #include "state.h"
 #include "util.h"
@@ -28,27 +28,6 @@ static void usage(FILE *f)
 		"  plan             what a run would do now (nothing is written)\n"
 		"  explain PERSON   the person's record, each rule, the resulting memberships\n"
 		"  approve RUN      let the next run apply the plan a safety gate stopped\n");
-}
-
-static int load(const char *path, bool with_plugins, struct config **ret)
-{
-	struct config_errors errors = {0};
-	struct config *cfg = NULL;
-	int r = config_load(path, &cfg, &errors);
-	if (cfg && with_plugins && r >= 0 && plugins_open(cfg, &errors) < 0)
-		r = -EINVAL;
-	for (size_t i = 0; i < errors.n; i++)
-		fprintf(stderr, "%s\n", errors.lines[i]);
-	config_errors_clear(&errors);
-	if (r < 0) {
-		if (cfg) {
-			plugins_close(cfg);
-			config_free(cfg);
-		}
-		return r;
-	}
-	*ret = cfg;
-	return 0;
 }
 
 static void format_time(int64_t t, char *buf, size_t n)
@@ -144,7 +123,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (load(path, needs_plugins, &cfg) < 0)
+	if (config_open(path, needs_plugins, &cfg) < 0)
 		return 2;
 	if (streq(cmd, "history"))
 		ret = cmd_history(cfg, 20);
@@ -161,7 +140,6 @@ int main(int argc, char **argv)
 		usage(stderr);
 		ret = 2;
 	}
-	plugins_close(cfg);
-	config_free(cfg);
+	config_close(cfg);
 	return ret;
 }

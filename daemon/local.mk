@@ -14,6 +14,7 @@ daemon_libstaffsync_base_la_LIBADD = $(YAML_LIBS) $(SYSTEMD_LIBS)
 noinst_LTLIBRARIES += daemon/libstaffsync-core.la
 daemon_libstaffsync_core_la_SOURCES = \
 	daemon/plugin-loader.c daemon/plugin-loader.h \
+	daemon/config-open.c daemon/config-open.h \
 	daemon/mapping.c daemon/mapping.h \
 	daemon/plan.c daemon/plan.h \
 	daemon/plan-print.c daemon/plan-print.h \

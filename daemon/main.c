@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include "config.h"
 #include "log.h"
-#include "plugin-loader.h"
+#include "config-open.h"
 #include "run.h"
 #include "util.h"
 
@@ -72,30 +72,6 @@ static int parse_args(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-/* Load the configuration and open its plugins; print every error. */
-static int load(const char *path, struct config **ret)
-{
-	struct config_errors errors = {0};
-	struct config *cfg = NULL;
-	int r = config_load(path, &cfg, &errors);
-	if (cfg && plugins_open(cfg, &errors) < 0 && r >= 0)
-		r = -EINVAL;
-	for (size_t i = 0; i < errors.n; i++)
-		fprintf(stderr, "%s\n", errors.lines[i]);
-	if (errors.n && r >= 0)
-		r = -EINVAL;
-	config_errors_clear(&errors);
-	if (r < 0) {
-		if (cfg) {
-			plugins_close(cfg);
-			config_free(cfg);
-		}
-		return r;
-	}
-	*ret = cfg;
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -103,7 +79,7 @@ int main(int argc, char **argv)
 	log_setup();
 	if (parse_args(argc, argv, &o) < 0)
 		return RUN_EXIT_USAGE;
-	if (load(o.config, &cfg) < 0)
+	if (config_open(o.config, true, &cfg) < 0)
 		return RUN_EXIT_USAGE;
 	int ret = RUN_EXIT_OK;
 	if (o.check_config)
@@ -115,7 +91,6 @@ int main(int argc, char **argv)
 		log_error("the service loop comes with the systemd integration; use --once for now");
 		ret = RUN_EXIT_USAGE;
 	}
-	plugins_close(cfg);
-	config_free(cfg);
+	config_close(cfg);
 	return ret;
 }

@@ -1,2 +1,81 @@
 #!/bin/sh
-exit 77
+# --check-config reports every problem of a file in one pass as
+# FILE:LINE:COLUMN: message and exits non-zero; a good file exits 0.
+. "$(dirname "$0")/lib.sh"
+require_binaries
+make_tmpdir
+cd "$TMPDIR_TEST" || exit 99
+status=0
+printf 'employee_id,first_name,last_name\n' > staff.csv
+
+expect() { # expect NAME PATTERN...: each pattern must appear in the output
+	name=$1; shift
+	for p in "$@"; do
+		if ! grep -qF -- "$p" out.txt; then
+			echo "FAIL $name: missing '$p' in:"; sed 's/^/#   /' out.txt; status=1
+		fi
+	done
+}
+
+# A file with several errors: all of them, with positions.
+cat > bad.yaml <<'YAML'
+state_dir: state
+sources:
+  - name: hr
+    type: csv
+    path: staff.csv
+    columns: { id: employee_id, shoe_size: x }
+facilities:
+  - id: north
+    match: { facility: [North] }
+roles:
+  - { role: Surgeon, groups: [surgeons], facilities: [west] }
+  - { role: Patient }
+permissions:
+  default: Boss
+schedule:
+  interval: soon
+colour: blue
+YAML
+"$STAFFSYNCD" -c bad.yaml --check-config > out.txt 2>&1
+rc=$?
+[ $rc -ne 0 ] || { echo "FAIL bad.yaml: exit 0"; status=1; }
+expect bad.yaml "bad.yaml:11:" "west" "bad.yaml:12:" "Patient" "bad.yaml:14:" "Boss" \
+	"bad.yaml:16:" "soon" "bad.yaml:17:1:" "colour" "bad.yaml:6:" "shoe_size"
+echo "ok: bad.yaml reports $(grep -c '^bad.yaml:[0-9]*:[0-9]*: ' out.txt) errors, exit $rc"
+
+# A YAML syntax error is reported the same way.
+printf 'sources:\n  - name: hr\n    type: [csv\n' > syntax.yaml
+"$STAFFSYNCD" -c syntax.yaml --check-config > out.txt 2>&1 && { echo "FAIL syntax: exit 0"; status=1; }
+grep -qE '^syntax.yaml:[0-9]+:[0-9]+: ' out.txt || { echo "FAIL syntax: no position"; cat out.txt; status=1; }
+
+# An unknown plugin type names the file position of `type`.
+cat > plugin.yaml <<'YAML'
+sources:
+  - name: hr
+    type: nosuchplugin
+facilities:
+  - { id: north, match: { facility: [North] } }
+roles:
+  - { role: Nurse }
+YAML
+"$STAFFSYNCD" -c plugin.yaml --check-config > out.txt 2>&1 && { echo "FAIL plugin: exit 0"; status=1; }
+expect plugin.yaml "plugin.yaml:3:11:" "nosuchplugin"
+
+# A missing file.
+"$STAFFSYNCD" -c missing.yaml --check-config > out.txt 2>&1 && { echo "FAIL missing: exit 0"; status=1; }
+expect missing.yaml "missing.yaml"
+
+# A good file.
+cat > good.yaml <<'YAML'
+state_dir: state
+sources:
+  - { name: hr, type: csv, path: staff.csv, columns: { id: employee_id, given_name: first_name, family_name: last_name } }
+facilities:
+  - { id: north, match: { facility: [North] } }
+roles:
+  - { role: Nurse }
+YAML
+"$STAFFSYNCD" -c good.yaml --check-config > out.txt 2>&1 || { echo "FAIL good.yaml:"; cat out.txt; status=1; }
+[ ! -e state ] || { echo "FAIL: --check-config created the state folder"; status=1; }
+exit $status
