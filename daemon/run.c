@@ -211,18 +211,15 @@ static int run_plan(struct run *R)
 			return r;
 		}
 		enum ss_listing l = R->sr[i].res.listing;
-		if (l == SS_LISTING_FAILED) {
-			R->failed_source = true;
+		if (l == SS_LISTING_FAILED)
 			log_error("source %s failed: %s", cfg->sources[i].name, R->sr[i].res.reason);
-		}
-		if ((l == SS_LISTING_FAILED || l == SS_LISTING_INCOMPLETE) && !why) {
-			R->incomplete = l == SS_LISTING_INCOMPLETE || R->incomplete;
-			if (asprintf(&why, "the listing of source %s is %s (%s)", cfg->sources[i].name,
-				     listing_name(l), R->sr[i].res.reason) < 0)
-				return -ENOMEM;
-		}
-		if (l == SS_LISTING_INCOMPLETE)
-			R->incomplete = true;
+		R->failed_source |= l == SS_LISTING_FAILED;
+		R->incomplete |= l == SS_LISTING_INCOMPLETE;
+		/* One untrustworthy listing and nobody is deactivated, from any source. */
+		if ((l == SS_LISTING_FAILED || l == SS_LISTING_INCOMPLETE) && !why &&
+		    asprintf(&why, "the listing of source %s is %s (%s)", cfg->sources[i].name,
+			     listing_name(l), R->sr[i].res.reason) < 0)
+			return -ENOMEM;
 	}
 	if (why)
 		plan_withhold_deactivations(&R->plan, why);
