@@ -305,7 +305,7 @@ const yaml_node_t *conf_get(ss_conf *c, const yaml_node_t *mapping, const char *
 }
 
 /* A plain empty, ~ or null scalar: YAML's "no value". */
-static bool node_is_null(const yaml_node_t *n)
+bool conf_is_null(const yaml_node_t *n)
 {
 	if (!n)
 		return true;
@@ -315,9 +315,9 @@ static bool node_is_null(const yaml_node_t *n)
 	return !*v || streq(v, "~") || streq(v, "null") || streq(v, "Null") || streq(v, "NULL");
 }
 
-static const char *node_kind(const yaml_node_t *n)
+const char *conf_node_kind(const yaml_node_t *n)
 {
-	if (node_is_null(n))
+	if (conf_is_null(n))
 		return "nothing";
 	switch (n->type) {
 	case YAML_MAPPING_NODE:
@@ -341,9 +341,9 @@ static const char *scalar_value(const yaml_node_t *n)
 
 const char *conf_scalar(ss_conf *c, const yaml_node_t *n, const char *what)
 {
-	const char *v = node_is_null(n) ? NULL : scalar_value(n);
+	const char *v = conf_is_null(n) ? NULL : scalar_value(n);
 	if (!v && n)
-		conf_error(c, n, "%s: expected a string, got %s", what, node_kind(n));
+		conf_error(c, n, "%s: expected a string, got %s", what, conf_node_kind(n));
 	return v;
 }
 
@@ -367,8 +367,8 @@ static const char *quoted(const char *v, char buf[static 80])
 /* What the user gave, for "got ...": the quoted text of a scalar. */
 static const char *got(const yaml_node_t *n, char buf[static 80])
 {
-	const char *v = node_is_null(n) ? NULL : scalar_value(n);
-	return v ? quoted(v, buf) : node_kind(n);
+	const char *v = conf_is_null(n) ? NULL : scalar_value(n);
+	return v ? quoted(v, buf) : conf_node_kind(n);
 }
 
 char *conf_path(ss_conf *c, const char *path)
@@ -652,7 +652,7 @@ static int node_string_list(ss_conf *c, const char *key, const yaml_node_t *v, c
 		for (yaml_node_item_t *i = v->data.sequence.items.start;
 		     i < v->data.sequence.items.top; i++) {
 			const yaml_node_t *item = conf_node(c, *i);
-			const char *s = node_is_null(item) ? NULL : scalar_value(item);
+			const char *s = conf_is_null(item) ? NULL : scalar_value(item);
 			if (!s) {
 				conf_error(c, item, "%s: expected a string in the list, got %s",
 					   key, got(item, buf));
@@ -664,7 +664,7 @@ static int node_string_list(ss_conf *c, const char *key, const yaml_node_t *v, c
 		if (bad)
 			return -EINVAL;
 	} else {
-		const char *s = node_is_null(v) ? NULL : scalar_value(v);
+		const char *s = conf_is_null(v) ? NULL : scalar_value(v);
 		if (!s) {
 			conf_error(c, v, "%s: expected a string or a list of strings, got %s",
 				   key, got(v, buf));
@@ -690,8 +690,8 @@ static int node_string_map(ss_conf *c, const char *key, const yaml_node_t *v, ch
 	int bad = 0;
 	for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
 		const yaml_node_t *kn = conf_node(c, p->key), *vn = conf_node(c, p->value);
-		const char *k = node_is_null(kn) ? NULL : scalar_value(kn);
-		const char *s = node_is_null(vn) ? NULL : scalar_value(vn);
+		const char *k = conf_is_null(kn) ? NULL : scalar_value(kn);
+		const char *s = conf_is_null(vn) ? NULL : scalar_value(vn);
 		if (!k) {
 			conf_error(c, kn, "%s: expected a name, got %s", key, got(kn, buf));
 			bad++;
@@ -746,11 +746,11 @@ static void convert(ss_conf *c, const struct ss_conf_key *key, const yaml_node_t
 	}
 
 	/* Every other type is one scalar. */
-	const char *s = node_is_null(v) ? NULL : scalar_value(v);
+	const char *s = conf_is_null(v) ? NULL : scalar_value(v);
 	switch (key->type) {
 	case SS_CONF_STRING: {
 		if (!s) {
-			conf_error(c, v, "%s: expected a string, got %s", name, node_kind(v));
+			conf_error(c, v, "%s: expected a string, got %s", name, conf_node_kind(v));
 			return;
 		}
 		char *copy = strdup(s);
@@ -825,7 +825,7 @@ int conf_parse(ss_conf *c, const yaml_node_t *mapping, const struct ss_conf_key 
 	for (yaml_node_pair_t *p = mapping ? mapping->data.mapping.pairs.start : NULL;
 	     mapping && p < mapping->data.mapping.pairs.top; p++) {
 		const yaml_node_t *k = conf_node(c, p->key), *v = conf_node(c, p->value);
-		const char *name = node_is_null(k) ? NULL : scalar_value(k);
+		const char *name = conf_is_null(k) ? NULL : scalar_value(k);
 		char buf[80];
 		if (!name) {
 			conf_error(c, k, "expected a key name, got %s", got(k, buf));

@@ -32,5 +32,10 @@ char *conf_path(ss_conf *c, const char *path);
 const char *conf_state_dir(ss_conf *c);
 void conf_set_state_dir(ss_conf *c, const char *dir);   /* config_load sets it */
 
+/* NULL, or a plain empty, ~ or null scalar: YAML's "no value". */
+bool conf_is_null(const yaml_node_t *n);
+/* "nothing", "a mapping", "a list" or "a string", for messages. */
+const char *conf_node_kind(const yaml_node_t *n);
+
 /* A scalar's value, or NULL (and an error recorded) when the node is not a scalar. */
 const char *conf_scalar(ss_conf *c, const yaml_node_t *n, const char *what);

@@ -45,20 +45,10 @@
 
 /* --------------------------------------------------------- node helpers --- */
 
+/* conf_is_null() counts a missing node as null; here only present ones. */
 static bool is_null(const yaml_node_t *n)
 {
-	if (!n || n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return false;
-	const char *v = (const char *)n->data.scalar.value;
-	return !*v || streq(v, "~") || streq(v, "null") || streq(v, "Null") || streq(v, "NULL");
-}
-
-static const char *kind(const yaml_node_t *n)
-{
-	if (is_null(n))
-		return "nothing";
-	return n->type == YAML_MAPPING_NODE ? "a mapping" :
-	       n->type == YAML_SEQUENCE_NODE ? "a list" : "a string";
+	return n && conf_is_null(n);
 }
 
 static size_t seq_len(const yaml_node_t *n)
@@ -88,7 +78,7 @@ static const yaml_node_t *section(ss_conf *conf, const yaml_node_t *n, const cha
 	if (!n || is_null(n))
 		return NULL;
 	if (n->type != YAML_MAPPING_NODE) {
-		conf_error(conf, n, "%s: expected a mapping, got %s", path, kind(n));
+		conf_error(conf, n, "%s: expected a mapping, got %s", path, conf_node_kind(n));
 		return NULL;
 	}
 	return n;
@@ -108,7 +98,7 @@ static void *required_list(ss_conf *conf, const yaml_node_t *node, const char *p
 	if (!node)
 		return NULL;   /* conf_parse reported the missing key */
 	if (node->type != YAML_SEQUENCE_NODE && !is_null(node)) {
-		conf_error(conf, node, "%s: expected a list, got %s", path, kind(node));
+		conf_error(conf, node, "%s: expected a list, got %s", path, conf_node_kind(node));
 		return NULL;
 	}
 	if (seq_len(node) == 0) {
@@ -132,7 +122,7 @@ static const yaml_node_t *item_mapping(ss_conf *conf, const yaml_node_t *list, s
 	snprintf(path, PATH_MAX_TEXT, "%s[%zu]", list_name, i);
 	if (item->type == YAML_MAPPING_NODE)
 		return item;
-	conf_error(conf, item, "%s: expected a mapping, got %s", path, kind(item));
+	conf_error(conf, item, "%s: expected a mapping, got %s", path, conf_node_kind(item));
 	return NULL;
 }
 
