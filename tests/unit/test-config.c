@@ -1119,11 +1119,15 @@ static void test_global_admin_default_refused(void **state)
 	unload(&l);
 }
 
-static void test_global_admin_level_refused(void **state)
+/* A Global Admin group is accepted without allow_global_admin: the mapping
+ * holds its members, which the plan shows. */
+static void test_global_admin_level_kept_for_holding(void **state)
 {
-	load_one_error(MINIMAL "permissions:\n  levels:\n    Global Admin: [domain-admins]\n",
-		       "12:19: permissions.levels: Global Admin is refused unless "
-		       "allow_global_admin: true");
+	struct loaded l;
+	load_ok(&l, MINIMAL "permissions:\n  levels:\n    Global Admin: [domain-admins]\n");
+	assert_string_equal(l.c->permissions.levels[SS_LEVEL_GLOBAL_ADMIN][0], "domain-admins");
+	assert_false(l.c->permissions.allow_global_admin);
+	unload(&l);
 }
 
 static void test_permission_errors(void **state)
@@ -1358,7 +1362,7 @@ int main(void)
 		cmocka_unit_test(test_role_empty_lists),
 		cmocka_unit_test(test_roles_order_kept),
 		cmocka_unit_test(test_global_admin_default_refused),
-		cmocka_unit_test(test_global_admin_level_refused),
+		cmocka_unit_test(test_global_admin_level_kept_for_holding),
 		cmocka_unit_test(test_permission_errors),
 		cmocka_unit_test(test_accounts),
 		cmocka_unit_test(test_leavers_limits),

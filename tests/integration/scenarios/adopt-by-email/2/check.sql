@@ -1,0 +1,1 @@
+SELECT facility, ifnull(external_id,'-'), given_name, family_name FROM workspace_users WHERE given_name IN ('Kim','Nina','Pat') ORDER BY facility, given_name;

@@ -1,0 +1,1 @@
+SELECT external_id, email FROM workspace_users ORDER BY external_id;

@@ -1,0 +1,1 @@
+SELECT email FROM workspace_users WHERE external_id='E001';

@@ -1,0 +1,1 @@
+SELECT external_id, given_name, family_name, ifnull(email,'') FROM workspace_users WHERE facility='clinic' ORDER BY external_id;

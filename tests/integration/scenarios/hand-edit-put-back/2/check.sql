@@ -1,0 +1,1 @@
+SELECT external_id, given_name FROM workspace_users WHERE external_id='E102';

@@ -1,0 +1,1 @@
+SELECT facility, external_id, role, ifnull(label,''), permission_level, CASE role WHEN 'Doctor' THEN ifnull(speciality,'') ELSE '-' END, status FROM workspace_users ORDER BY facility, external_id;

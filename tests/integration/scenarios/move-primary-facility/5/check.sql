@@ -1,0 +1,1 @@
+SELECT external_id, kind, email FROM workspace_invites ORDER BY external_id, sent_at, kind;

@@ -1,0 +1,1 @@
+INSERT INTO members (facility, external_id, given_name, family_name, email, role, label, permission_level, speciality, status, managed) VALUES ('clinic', NULL, 'Kim', 'Old', 'kim@example.org', 'Admin', NULL, 'Staff', NULL, 'active', 0), ('theatre', NULL, 'Nina', 'Ross', 'nina@example.org', 'Nurse', NULL, 'Staff', NULL, 'pending', 0);

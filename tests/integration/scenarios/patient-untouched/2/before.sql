@@ -1,0 +1,1 @@
+INSERT INTO members (facility, external_id, given_name, family_name, email, role, label, permission_level, speciality, status, managed) VALUES ('clinic', NULL, 'Pat', 'Quinn', 'pat@example.org', 'Patient', NULL, 'Staff', NULL, 'active', 0);

@@ -1,0 +1,1 @@
+SELECT ifnull(external_id,'-'), given_name, family_name, email, role, status FROM workspace_users WHERE email LIKE 'pat@%' ORDER BY facility, external_id;

@@ -1,0 +1,1 @@
+UPDATE members SET status='active' WHERE external_id='E002';

@@ -1,0 +1,1 @@
+SELECT external_id, given_name, family_name, email FROM workspace_users WHERE external_id IN ('E001','E002') ORDER BY external_id;
