@@ -8,8 +8,8 @@
 #include "domain.h"
 #include "staffsync-plugin.h"
 
-#define USEC_PER_SEC  1000000ULL
-#define DURATION_NEVER UINT64_MAX
+#define USEC_PER_SEC SS_USEC_PER_SEC
+#define DURATION_NEVER SS_DURATION_NEVER
 
 /* Record fields a role may require (cfg_role_rule.requires). */
 enum {

@@ -8,7 +8,9 @@ unsigned long gates_deactivation_limit(const struct cfg_limit *l, unsigned long 
 {
 	unsigned long limit = ULONG_MAX;
 	if (l->percent >= 0)
-		limit = (unsigned long)floor((double)active * l->percent / 100.0);
+		/* The epsilon keeps an exact percentage exact: 2.3% of 3000 is 69,
+		 * not 68.99999. */
+		limit = (unsigned long)floor((double)active * l->percent / 100.0 + 1e-9);
 	if (l->count >= 0 && (unsigned long)l->count < limit)
 		limit = (unsigned long)l->count;
 	return limit;
@@ -29,7 +31,7 @@ static bool source_tripped(const struct config *cfg, const struct gate_source *s
 		return true;
 	}
 	double floor_count = (double)s->last_full_count * (1.0 - cfg->leavers.max_shrink);
-	if ((double)s->records < floor_count) {
+	if ((double)s->records + 1e-9 < floor_count) {   /* exactly max_shrink is allowed */
 		snprintf(v->reason, sizeof v->reason,
 			 "source %s shrank from %ld to %lu records, more than leavers.max_shrink (%.0f%%)",
 			 s->name, s->last_full_count, s->records, cfg->leavers.max_shrink * 100);

@@ -121,9 +121,32 @@ struct op_spec {
 	const char *reason;
 	unsigned long invites_after, missing_after;
 	int64_t last_invite_at, created_at;
+	bool routing;
 };
 
-static int add_op(struct plan *p, const struct op_spec *s)
+/* What the operation writes, for its key. */
+static uint64_t op_content_hash(const struct op_spec *s)
+{
+	uint64_t h = fnv1a64(&s->changed, sizeof s->changed, FNV1A64_INIT);
+	h = fnv1a64(&s->status, sizeof s->status, h);
+	h = fnv1a64_str(s->from, h);
+	if (s->member) {
+		const struct ss_member *m = s->member;
+		const char *parts[] = { m->given_name, m->family_name, m->email, m->role,
+					m->label, m->permission_level, m->speciality, m->ref };
+		for (size_t i = 0; i < ELEMENTSOF(parts); i++)
+			h = fnv1a64_str(parts[i], h);
+	}
+	return h;
+}
+
+/* The idempotency key: the target applies a key once, and a replay of the
+ * journal after a crash resends the same keys. A create is once per
+ * membership; an invite once per sequence number (so a resend is never
+ * taken for the first invite, even when the journal was lost); the other
+ * operations may recur (edited again, deactivated again after a return),
+ * so their key carries the planning time and what they write. */
+static int op_key(const struct plan *p, const struct op_spec *s, struct ss_op *op)
 {
 	static const char *const key_kind[_SS_OP_MAX] = {
 		[SS_OP_CREATE] = "create", [SS_OP_INVITE] = "invite",
@@ -132,6 +155,22 @@ static int add_op(struct plan *p, const struct op_spec *s)
 		[SS_OP_REACTIVATE] = "reactivate", [SS_OP_HOLD] = "hold",
 		[SS_OP_ADOPT] = "adopt",
 	};
+	const char *k = key_kind[s->kind], *f = strempty(s->facility);
+	switch (s->kind) {
+	case SS_OP_CREATE:
+		return asprintf(&op->key, "%s:%s:%s:%s", k, f, s->source, s->person);
+	case SS_OP_INVITE:
+	case SS_OP_RESEND_INVITE:
+		return asprintf(&op->key, "%s:%s:%s:%s:%lu", k, f, s->source, s->person,
+				s->invites_after);
+	default:
+		return asprintf(&op->key, "%s:%s:%s:%s:%lld:%016llx", k, f, s->source, s->person,
+				(long long)p->now, (unsigned long long)op_content_hash(s));
+	}
+}
+
+static int add_op(struct plan *p, const struct op_spec *s)
+{
 	if (grow((void **)&p->ops, &p->cap_ops, p->n_ops, sizeof *p->ops) < 0)
 		return -ENOMEM;
 	struct plan_op *o = &p->ops[p->n_ops];
@@ -143,6 +182,7 @@ static int add_op(struct plan *p, const struct op_spec *s)
 		.last_invite_at = s->last_invite_at,
 		.created_at = s->created_at,
 		.missing_after = s->missing_after,
+		.routing = s->routing,
 	};
 	int r = 0;
 	if (s->member)
@@ -154,10 +194,7 @@ static int add_op(struct plan *p, const struct op_spec *s)
 	o->op.reason = strdup_or_null(s->reason);
 	o->source = strdup(s->source);
 	o->person = strdup(s->person);
-	/* The key makes re-applying after a crash a no-op: invites carry their
-	 * sequence number so a resend is never mistaken for the first invite. */
-	if (asprintf(&o->op.key, "%s:%s:%s:%s:%lu", key_kind[s->kind], strempty(s->facility),
-		     s->source, s->person, s->invites_after) < 0)
+	if (op_key(p, s, &o->op) < 0)
 		o->op.key = NULL;
 	if (r < 0 || !o->op.key || !o->source || !o->person ||
 	    (s->facility && !o->op.facility) || (s->from && !o->op.from_facility) ||
@@ -328,20 +365,25 @@ static const struct state_member *move_candidate(struct plan *p, const struct pe
 	return best;
 }
 
-/* Does another account of facility already use this email? 1 yes (why set). */
+/* Does another account of facility use this email? 1 yes (other filled). */
 static int email_taken(struct plan *p, const char *facility, const char *email,
-		       struct ss_member *other)
+		       const char *person, struct ss_member *other)
 {
 	if (isempty(email) || !p->world.lookup_email)
 		return 0;
-	return p->world.lookup_email(p->world.ud, facility, email, other);
+	int r = p->world.lookup_email(p->world.ud, facility, email, other);
+	if (r > 0 && streq_ptr(other->external_id, person)) {
+		ss_member_clear(other);   /* the person's own account */
+		return 0;
+	}
+	return r;
 }
 
 static int plan_new(struct plan *p, const struct person_ctx *c, const char *F,
 		    const struct ss_member *want)
 {
 	_cleanup_(ss_member_clear) struct ss_member e = {0};
-	int r = email_taken(p, F, want->email, &e);
+	int r = email_taken(p, F, want->email, c->r->id, &e);
 	if (r < 0)
 		return r;
 	if (r > 0) {
@@ -383,20 +425,29 @@ static int plan_move(struct plan *p, const struct person_ctx *c, const char *F,
 {
 	enum ss_status status = s->m.status == SS_STATUS_DEACTIVATED
 		? (s->invites_sent ? SS_STATUS_PENDING : SS_STATUS_NO_ACCOUNT) : s->m.status;
-	int r = add_op(p, &(struct op_spec){
+	_cleanup_(ss_member_clear) struct ss_member other = {0};
+	int r = email_taken(p, F, want->email, c->r->id, &other);
+	if (r < 0)
+		return r;
+	if (r > 0)
+		return add_hold(p, c->source, c->r->id, F,
+				"cannot move here: another account in this workspace uses the email");
+	r = add_op(p, &(struct op_spec){
 		.kind = SS_OP_MOVE, .source = c->source, .person = c->r->id, .facility = F,
 		.from = s->m.facility, .member = want, .status = s->m.status,
 		.changed = member_diff(want, &s->m), .invites_after = s->invites_sent,
 		.last_invite_at = s->last_invite_at, .created_at = s->created_at,
 		.reason = "primary facility changed" });
-	if (r >= 0 && s->m.status == SS_STATUS_DEACTIVATED)
-		r = add_op(p, &(struct op_spec){
+	if (r < 0)
+		return r;
+	/* A reactivation restores the account as it was; whether an invite is
+	 * still due is decided next run, on the status the workspace reports. */
+	if (s->m.status == SS_STATUS_DEACTIVATED)
+		return add_op(p, &(struct op_spec){
 			.kind = SS_OP_REACTIVATE, .source = c->source, .person = c->r->id,
 			.facility = F, .member = want, .status = status,
 			.invites_after = s->invites_sent, .last_invite_at = s->last_invite_at,
 			.created_at = s->created_at, .reason = "back in the source" });
-	if (r < 0)
-		return r;
 	return plan_invites(p, &(struct invite_ctx){ c->source, c->r->id, F, want, status,
 						     s->invites_sent, s->last_invite_at, s->created_at });
 }
@@ -408,9 +459,10 @@ static int plan_existing(struct plan *p, const struct person_ctx *c, const char 
 	unsigned long invites = s ? s->invites_sent : 0;
 	int64_t last = s ? s->last_invite_at : 0, created = s ? s->created_at : p->now;
 	enum ss_status status = cur->status;
+	bool reactivated = cur->status == SS_STATUS_DEACTIVATED;
 	int r;
 
-	if (cur->status == SS_STATUS_DEACTIVATED) {
+	if (reactivated) {
 		if (s && s->m.status != SS_STATUS_DEACTIVATED)
 			/* Someone deactivated it in the workspace: respect that and say so. */
 			return add_hold(p, c->source, c->r->id, F,
@@ -426,7 +478,7 @@ static int plan_existing(struct plan *p, const struct person_ctx *c, const char 
 	unsigned changed = member_diff(want, cur);
 	if (changed & SS_FIELD_EMAIL) {
 		_cleanup_(ss_member_clear) struct ss_member other = {0};
-		r = email_taken(p, F, want->email, &other);
+		r = email_taken(p, F, want->email, c->r->id, &other);
 		if (r < 0)
 			return r;
 		if (r > 0)
@@ -441,6 +493,8 @@ static int plan_existing(struct plan *p, const struct person_ctx *c, const char 
 		if (r < 0)
 			return r;
 	}
+	if (reactivated)
+		return 0;   /* invites wait for the restored status (see plan_move) */
 	return plan_invites(p, &(struct invite_ctx){ c->source, c->r->id, F, want, status,
 						     invites, last, created });
 }
@@ -485,13 +539,19 @@ int plan_person(struct plan *p, const char *source, const struct ss_record *r,
 				return rr;
 		return 0;
 	}
-	if (m->hold)
+	if (m->hold) {
+		/* Held, but present: they are not missing. */
+		for (size_t i = 0; i < n_st; i++)
+			if (st[i].missing_runs > 0 && (rr = add_counter(p, &st[i], 0)) < 0)
+				return rr;
 		return add_hold(p, source, r->id, n_st ? st[0].m.facility : NULL, m->hold);
+	}
 
 	_cleanup_free_ bool *consumed = calloc(n_st + 1, sizeof(bool));
 	if (!consumed)
 		return -ENOMEM;
 	struct person_ctx c = { source, r, st, n_st, consumed };
+	size_t first_op = p->n_ops;
 	bool any_hold = false;
 	for (size_t i = 0; i < m->n; i++) {
 		const struct desired *d = &m->d[i];
@@ -506,6 +566,10 @@ int plan_person(struct plan *p, const char *source, const struct ss_record *r,
 		if (rr < 0)
 			return rr;
 	}
+	/* A hold from the workspace (an email in use, a hand deactivation)
+	 * counts like one from the mapping. */
+	for (size_t i = first_op; i < p->n_ops && !any_hold; i++)
+		any_hold = p->ops[i].op.kind == SS_OP_HOLD;
 	for (size_t i = 0; i < n_st; i++) {
 		if (consumed[i]) {
 			if (st[i].missing_runs > 0 && (rr = add_counter(p, &st[i], 0)) < 0)
@@ -520,7 +584,7 @@ int plan_person(struct plan *p, const char *source, const struct ss_record *r,
 			.facility = st[i].m.facility, .member = &st[i].m,
 			.status = SS_STATUS_DEACTIVATED, .invites_after = st[i].invites_sent,
 			.last_invite_at = st[i].last_invite_at, .created_at = st[i].created_at,
-			.reason = "no longer routed to this facility" });
+			.routing = true, .reason = "no longer routed to this facility" });
 		if (rr < 0)
 			return rr;
 	}
@@ -551,13 +615,14 @@ static int cmp_seen(const void *a, const void *b)
 
 void plan_seen_index(struct plan *p)
 {
-	qsort(p->seen, p->n_seen, sizeof *p->seen, cmp_seen);
+	if (p->n_seen)
+		qsort(p->seen, p->n_seen, sizeof *p->seen, cmp_seen);
 }
 
 bool plan_seen(const struct plan *p, const char *source, const char *person)
 {
 	struct seen_person key = { .hash = person_hash(source, person) };
-	return bsearch(&key, p->seen, p->n_seen, sizeof *p->seen, cmp_seen) != NULL;
+	return p->n_seen && bsearch(&key, p->seen, p->n_seen, sizeof *p->seen, cmp_seen) != NULL;
 }
 
 void plan_withhold_deactivations(struct plan *p, const char *why)
@@ -618,8 +683,10 @@ static void retract(struct plan *p, struct held *h, size_t n)
 		/* bsearch finds one of several entries for the person: scan the run. */
 		while (f > h && f[-1].person == o->person_hash)
 			f--;
+		/* A person held in one facility keeps their other memberships too. */
 		for (; f < h + n && f->person == o->person_hash; f++)
-			if (!f->facility || streq_ptr(f->facility, o->op.facility)) {
+			if (!f->facility || streq_ptr(f->facility, o->op.facility) ||
+			    (o->op.kind == SS_OP_DEACTIVATE && o->routing)) {
 				o->op.kind = _SS_OP_MAX;   /* tombstone */
 				break;
 			}
@@ -635,6 +702,7 @@ static int hold_duplicates(struct plan *p)
 	int r = 0;
 
 	/* The same id more than once in a source: nobody knows which is right. */
+	plan_seen_index(p);
 	for (size_t i = 1; i < p->n_seen; i++) {
 		if (p->seen[i].hash != p->seen[i - 1].hash)
 			continue;
@@ -650,7 +718,8 @@ static int hold_duplicates(struct plan *p)
 						     "the same id appears more than once in the source" };
 	}
 	/* The same email for different people in one facility: the first id keeps it. */
-	qsort(p->emails, p->n_emails, sizeof *p->emails, cmp_email);
+	if (p->n_emails)
+		qsort(p->emails, p->n_emails, sizeof *p->emails, cmp_email);
 	for (size_t i = 0; i < p->n_emails;) {
 		size_t j = i, keep = i;
 		while (j < p->n_emails && p->emails[j].hash == p->emails[i].hash) {
@@ -718,8 +787,13 @@ static uint64_t fingerprint(const struct plan *p)
 		const struct ss_member *m = &o->op.member;
 		h = fnv1a64(&o->op.kind, sizeof o->op.kind, h);
 		h = fnv1a64(&o->op.changed, sizeof o->op.changed, h);
-		const char *parts[] = { o->op.key, o->op.from_facility, m->given_name, m->family_name,
-					m->email, m->role, m->label, m->permission_level, m->speciality };
+		/* Not the key: it carries the planning time, and an approved plan
+		 * is applied by a later run. */
+		h = fnv1a64(&o->invites_after, sizeof o->invites_after, h);
+		h = fnv1a64(&m->status, sizeof m->status, h);
+		const char *parts[] = { o->source, o->person, o->op.facility, o->op.from_facility,
+					m->given_name, m->family_name, m->email, m->role, m->label,
+					m->permission_level, m->speciality, m->ref };
 		for (size_t k = 0; k < ELEMENTSOF(parts); k++)
 			h = fnv1a64_str(parts[k], h);
 	}
@@ -731,7 +805,8 @@ int plan_finish(struct plan *p)
 	int r = hold_duplicates(p);
 	if (r < 0)
 		return r;
-	qsort(p->ops, p->n_ops, sizeof *p->ops, cmp_op);
+	if (p->n_ops)
+		qsort(p->ops, p->n_ops, sizeof *p->ops, cmp_op);
 	/* Tombstones sort last: drop them. */
 	while (p->n_ops > 0 && p->ops[p->n_ops - 1].op.kind == _SS_OP_MAX)
 		plan_op_clear(&p->ops[--p->n_ops]);

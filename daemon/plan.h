@@ -21,6 +21,7 @@ struct plan_op {
 	int64_t last_invite_at;
 	int64_t created_at;
 	unsigned long missing_after;
+	bool routing;                /* a deactivation because the person is routed elsewhere */
 	long journal_id;             /* set by apply */
 };
 

@@ -30,6 +30,9 @@
 #define SS_PLUGIN_ABI_VERSION 1u
 #define SS_PLUGIN_ENTRY_SYMBOL "staffsync_plugin"
 
+#define SS_USEC_PER_SEC 1000000ULL
+#define SS_DURATION_NEVER UINT64_MAX   /* an SS_CONF_DURATION of "never" */
+
 /* ---------------------------------------------------------------- host --- */
 
 /* One YAML configuration document being checked: its file name and the list

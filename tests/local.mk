@@ -34,6 +34,9 @@ tests_unit_test_sqlite_target_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_sqlite_target_LDADD = daemon/libstaffsync-base.la $(CMOCKA_LIBS) $(SQLITE_LIBS)
 
 TESTS += $(check_PROGRAMS)
+# cmocka speaks TAP: every test case is counted, not only every program.
+TEST_EXTENSIONS = .sh
+LOG_DRIVER = env AM_TAP_AWK='$(AWK)' CMOCKA_MESSAGE_OUTPUT=TAP $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
 
 # Integration: shell scripts that run staffsyncd/staffsyncctl for real.
 INTEGRATION_TESTS = \
