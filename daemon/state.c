@@ -69,6 +69,7 @@ static const char *const stmt_sql[_ST_MAX] = {
 
 struct state {
 	sqlite3 *db;             /* NULL: read-only view of a state that does not exist yet */
+	bool writable;
 	sqlite3_stmt *stmt[_ST_MAX];
 };
 
@@ -144,6 +145,7 @@ int state_open(const char *state_dir, bool read_only, state **ret)
 		return r < 0 ? r : -EIO;
 	}
 	sqlite3_busy_timeout(st->db, 5000);
+	st->writable = !read_only;
 	if (!read_only) {
 		if ((r = exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL")) < 0 ||
 		    (r = migrate(st)) < 0) {
@@ -167,6 +169,12 @@ void state_close(state *st)
 		return;
 	for (int i = 0; i < _ST_MAX; i++)
 		sqlite3_finalize(st->stmt[i]);
+	/* Leave no -wal/-shm behind: a later read-only open (a dry run, the
+	 * operator tool) of a WAL database would have to create them, and a
+	 * dry run writes nothing anywhere. Fails harmlessly while another
+	 * connection (the daemon) has the database open. */
+	if (st->writable)
+		sqlite3_exec(st->db, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL);
 	sqlite3_close(st->db);
 	free(st);
 }

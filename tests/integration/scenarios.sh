@@ -26,7 +26,7 @@
 #   stdout       lines that must each appear in staffsyncd's stdout (grep -F)
 #   stdout-not   lines that must not appear in it
 #   nofiles      state/ must not exist or must hold no file
-#   unchanged    the databases in state/ must be byte for byte as before the run
+#   unchanged    the files in state/ must be the same and byte for byte as before the run
 # Each step prints "ok NAME step N" or "FAIL NAME step N: why".
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -60,6 +60,7 @@ content_lines() {
 # db_digest: one line per database file in state/ (cwd: the work folder),
 # with its write-ahead log when that holds anything.
 db_digest() {
+	ls -A state 2>/dev/null   # no new file either (a -wal or -shm)
 	for f in state/*.db state/*.db-wal; do
 		[ -s "$f" ] && cksum "$f"
 	done
