@@ -9,7 +9,7 @@
 static const char *facility_name(const struct plan *p, const char *id)
 {
 	const struct cfg_facility *f = id ? config_facility(p->cfg, id) : NULL;
-	return f && f->name ? f->name : id ? id : "(no facility)";
+	return f && f->name ? f->name : id;
 }
 
 static void print_member(FILE *f, const struct plan_op *o)
@@ -37,26 +37,65 @@ static void print_member(FILE *f, const struct plan_op *o)
 		fprintf(f, " [from %s]", strempty(o->op.from_facility));
 }
 
-void plan_print_text(FILE *f, const struct plan *p, size_t max_ops)
+static void print_heading(FILE *f, const struct plan *p, const char *id)
 {
-	const char *current = NULL;
-	size_t shown = 0;
+	if (id)
+		fprintf(f, "%s (%s):", facility_name(p, id), id);
+	else
+		fputs("not placed in any facility:", f);
+}
+
+void plan_print_text(FILE *f, const struct plan *p)
+{
 	if (p->n_ops == 0)
 		fputs("nothing to do: the workspaces match the sources\n", f);
 	for (size_t i = 0; i < p->n_ops; i++) {
 		const struct plan_op *o = &p->ops[i];
-		if (max_ops && shown == max_ops) {
-			fprintf(f, "  ... and %zu more operations\n", p->n_ops - i);
-			break;
-		}
-		if (i == 0 || !streq_ptr(current, o->op.facility)) {
-			current = o->op.facility;
-			fprintf(f, "%s (%s):\n", facility_name(p, current), strempty(current));
+		if (i == 0 || !streq_ptr(p->ops[i - 1].op.facility, o->op.facility)) {
+			print_heading(f, p, o->op.facility);
+			fputc('\n', f);
 		}
 		fprintf(f, "  %-13s %s", ss_op_kind_name(o->op.kind), o->person);
 		print_member(f, o);
 		fputc('\n', f);
-		shown++;
+	}
+}
+
+/* The operations of one facility: [i, end). */
+static size_t facility_end(const struct plan *p, size_t i)
+{
+	size_t end = i;
+	while (end < p->n_ops && streq_ptr(p->ops[end].op.facility, p->ops[i].op.facility))
+		end++;
+	return end;
+}
+
+void plan_print_outcome(FILE *f, const struct plan *p)
+{
+	static const char *const verb[_SS_OP_MAX] = {
+		[SS_OP_CREATE] = "created", [SS_OP_INVITE] = "invited",
+		[SS_OP_RESEND_INVITE] = "invites resent", [SS_OP_UPDATE] = "updated",
+		[SS_OP_MOVE] = "moved in", [SS_OP_DEACTIVATE] = "deactivated",
+		[SS_OP_REACTIVATE] = "reactivated", [SS_OP_HOLD] = "held",
+		[SS_OP_ADOPT] = "adopted",
+	};
+	if (p->n_ops == 0)
+		fputs("nothing to do: the workspaces match the sources\n", f);
+	for (size_t i = 0, end; i < p->n_ops; i = end) {
+		unsigned long n[_SS_OP_MAX] = {0};
+		end = facility_end(p, i);
+		for (size_t k = i; k < end; k++)
+			n[p->ops[k].op.kind]++;
+		print_heading(f, p, p->ops[i].op.facility);
+		for (int k = 0, first = 1; k < _SS_OP_MAX; k++)
+			if (n[k]) {
+				fprintf(f, "%s %lu %s", first ? "" : ",", n[k], verb[k]);
+				first = 0;
+			}
+		fputc('\n', f);
+		for (size_t k = i; k < end; k++)
+			if (p->ops[k].op.kind == SS_OP_HOLD)
+				fprintf(f, "  held %s: %s\n", p->ops[k].person, strempty(p->ops[k].op.reason));
 	}
 }
 

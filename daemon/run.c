@@ -295,8 +295,10 @@ int run_once(struct config *cfg, const struct run_options *opt)
 	}
 	if (opt->json)
 		plan_print_json(opt->out, &R.plan);
+	else if (opt->dry_run)
+		plan_print_text(opt->out, &R.plan);
 	else
-		plan_print_text(opt->out, &R.plan, opt->dry_run ? 0 : 200);
+		plan_print_outcome(opt->out, &R.plan);
 	if ((r = run_gates(&R)) != 0) {
 		plan_print_summary(opt->out, R.plan.counts);
 		ret = r < 0 ? RUN_EXIT_FAILED : RUN_EXIT_GATE;
