@@ -21,9 +21,10 @@ daemon_libstaffsync_core_la_SOURCES = \
 	daemon/gates.c daemon/gates.h \
 	daemon/state.c daemon/state.h \
 	daemon/apply.c daemon/apply.h \
+	daemon/invite-mail.c daemon/invite-mail.h \
 	daemon/run.c daemon/run.h
-daemon_libstaffsync_core_la_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(JANSSON_CFLAGS) $(SYSTEMD_CFLAGS)
-daemon_libstaffsync_core_la_LIBADD = daemon/libstaffsync-base.la $(YAML_LIBS) $(SQLITE_LIBS) $(JANSSON_LIBS) $(SYSTEMD_LIBS) $(LIBS) -lm
+daemon_libstaffsync_core_la_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(JANSSON_CFLAGS) $(SYSTEMD_CFLAGS) $(CURL_CFLAGS)
+daemon_libstaffsync_core_la_LIBADD = daemon/libstaffsync-base.la $(YAML_LIBS) $(SQLITE_LIBS) $(JANSSON_LIBS) $(SYSTEMD_LIBS) $(CURL_LIBS) $(LIBS) -lm
 
 sbin_PROGRAMS += staffsyncd
 staffsyncd_SOURCES = daemon/main.c

@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: MIT */
+/* Invite e-mail over SMTP (issue 4): filled in by its author. */
+#pragma once
