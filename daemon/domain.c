@@ -22,25 +22,6 @@ static const char *const level_names[_SS_LEVEL_MAX] = {
 	[SS_LEVEL_GLOBAL_ADMIN] = "Global Admin",
 };
 
-static const char *const status_names[] = {
-	[SS_STATUS_NO_ACCOUNT] = "no_account",
-	[SS_STATUS_PENDING] = "pending",
-	[SS_STATUS_ACTIVE] = "active",
-	[SS_STATUS_DEACTIVATED] = "deactivated",
-};
-
-static const char *const op_names[_SS_OP_MAX] = {
-	[SS_OP_CREATE] = "create",
-	[SS_OP_INVITE] = "invite",
-	[SS_OP_RESEND_INVITE] = "resend_invite",
-	[SS_OP_UPDATE] = "update",
-	[SS_OP_MOVE] = "move",
-	[SS_OP_DEACTIVATE] = "deactivate",
-	[SS_OP_REACTIVATE] = "reactivate",
-	[SS_OP_HOLD] = "hold",
-	[SS_OP_ADOPT] = "adopt",
-};
-
 static const char *const platform_names[_SS_PLATFORM_MAX] = {
 	[SS_PLATFORM_ANY] = "any",
 	[SS_PLATFORM_SURGICAL] = "surgical",
@@ -75,20 +56,19 @@ enum ss_level ss_level_from_name(const char *s)
 
 const char *ss_status_name(enum ss_status s)
 {
-	return (unsigned)s < ELEMENTSOF(status_names) ? status_names[s] : "unknown";
+	const char *n = ss_status_to_string(s);
+	return n ? n : "unknown";
 }
 
 int ss_status_from_name(const char *s)
 {
-	for (size_t i = 0; s && i < ELEMENTSOF(status_names); i++)
-		if (streq(s, status_names[i]))
-			return (int)i;
-	return -EINVAL;
+	enum ss_status st;
+	return ss_status_from_string(s, &st) < 0 ? -EINVAL : (int)st;
 }
 
 const char *ss_op_kind_name(enum ss_op_kind k)
 {
-	return (unsigned)k < _SS_OP_MAX ? op_names[k] : "unknown";
+	return ss_op_kind_to_string(k);
 }
 
 const char *ss_platform_name(enum ss_platform p)

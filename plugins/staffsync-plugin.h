@@ -176,6 +176,24 @@ enum ss_status {
 	SS_STATUS_DEACTIVATED,   /* soft delete: login revoked, history kept */
 };
 
+/* The status names of DESIGN.md (workspace_users.status). */
+static inline const char *ss_status_to_string(enum ss_status s)
+{
+	static const char *const names[] = { "no_account", "pending", "active", "deactivated" };
+	return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : NULL;
+}
+
+/* 0 and *ret set, or -EINVAL for a name that is not a status. */
+static inline int ss_status_from_string(const char *s, enum ss_status *ret)
+{
+	for (unsigned i = 0; s && ss_status_to_string((enum ss_status)i); i++)
+		if (__builtin_strcmp(s, ss_status_to_string((enum ss_status)i)) == 0) {
+			*ret = (enum ss_status)i;
+			return 0;
+		}
+	return -22;   /* -EINVAL, without making every plugin include errno.h first */
+}
+
 /* A membership: one person in one workspace. */
 struct ss_member {
 	char *facility;
@@ -212,6 +230,16 @@ enum ss_op_kind {
 	SS_OP_ADOPT,             /* link an existing unmanaged row (matched by email) */
 	_SS_OP_MAX,
 };
+
+/* The operation names of DESIGN.md (create, invite, resend_invite, ...). */
+static inline const char *ss_op_kind_to_string(enum ss_op_kind k)
+{
+	static const char *const names[_SS_OP_MAX] = {
+		"create", "invite", "resend_invite", "update", "move",
+		"deactivate", "reactivate", "hold", "adopt",
+	};
+	return (unsigned)k < _SS_OP_MAX ? names[k] : "unknown";
+}
 
 /* Fields an update changes (struct ss_op.changed). */
 enum {

@@ -271,40 +271,16 @@ static const struct ss_conf_key conf_keys[] = {
 	{ NULL, 0, 0, false, NULL },
 };
 
-static const char *const status_names[] = {
-	[SS_STATUS_NO_ACCOUNT] = "no_account",
-	[SS_STATUS_PENDING] = "pending",
-	[SS_STATUS_ACTIVE] = "active",
-	[SS_STATUS_DEACTIVATED] = "deactivated",
-};
-
-static const char *const op_kind_names[_SS_OP_MAX] = {
-	[SS_OP_CREATE] = "create",
-	[SS_OP_INVITE] = "invite",
-	[SS_OP_RESEND_INVITE] = "resend_invite",
-	[SS_OP_UPDATE] = "update",
-	[SS_OP_MOVE] = "move",
-	[SS_OP_DEACTIVATE] = "deactivate",
-	[SS_OP_REACTIVATE] = "reactivate",
-	[SS_OP_HOLD] = "hold",
-	[SS_OP_ADOPT] = "adopt",
-};
-
 /* ------------------------------------------------------------ helpers --- */
 
 static const char *status_name(enum ss_status s)
 {
-	return (unsigned) s < ELEMENTSOF(status_names) ? status_names[s] : NULL;
+	return ss_status_to_string(s);
 }
 
 static int status_from_name(const char *s, enum ss_status *ret)
 {
-	for (size_t i = 0; s && i < ELEMENTSOF(status_names); i++)
-		if (streq(s, status_names[i])) {
-			*ret = (enum ss_status) i;
-			return 0;
-		}
-	return -EBADMSG;
+	return ss_status_from_string(s, ret) < 0 ? -EBADMSG : 0;
 }
 
 static bool is_patient_role(const char *role)
@@ -976,7 +952,7 @@ static int record_applied(struct op_context *c)
 	_cleanup_reset_ sqlite3_stmt *s = NULL;
 	int r = stmt_get(c->t, STMT_RECORD_APPLIED, &s);
 	if (r == 0 && (bind_text(s, 1, c->op->key) ||
-		       bind_text(s, 2, op_kind_names[c->op->kind]) ||
+		       bind_text(s, 2, ss_op_kind_to_string(c->op->kind)) ||
 		       bind_text(s, 3, c->op->facility) ||
 		       sqlite3_bind_int64(s, 4, c->member_id) ||
 		       bind_text(s, 5, c->now)))
@@ -1265,9 +1241,9 @@ static int apply_op(struct op_context *c)
 	if (op->kind == SS_OP_HOLD)
 		return op_hold(c);
 	if (isempty(op->key))
-		return refuse(c, -EINVAL, "%s without an idempotency key", op_kind_names[op->kind]);
+		return refuse(c, -EINVAL, "%s without an idempotency key", ss_op_kind_to_string(op->kind));
 	if (isempty(op->facility))
-		return refuse(c, -EINVAL, "%s without a facility", op_kind_names[op->kind]);
+		return refuse(c, -EINVAL, "%s without a facility", ss_op_kind_to_string(op->kind));
 
 	int r = key_applied(c);
 	if (r != 0)
