@@ -41,6 +41,7 @@ LOG_DRIVER = env AM_TAP_AWK='$(AWK)' CMOCKA_MESSAGE_OUTPUT=TAP $(SHELL) $(top_sr
 # Integration: shell scripts that run staffsyncd/staffsyncctl for real.
 INTEGRATION_TESTS = \
 	tests/integration/check-config.sh \
+	tests/integration/ctl.sh \
 	tests/integration/scenarios.sh \
 	tests/integration/sigkill.sh
 TESTS += $(INTEGRATION_TESTS)
@@ -49,6 +50,7 @@ EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh tests/integration/sc
 
 AM_TESTS_ENVIRONMENT = \
 	STAFFSYNC_PLUGIN_PATH='$(abs_top_builddir)/plugins/csv/.libs:$(abs_top_builddir)/plugins/sqlite/.libs'; \
+	STAFFSYNC_TEST_PLUGIN_DIR='$(abs_top_builddir)/tests/plugins/.libs'; export STAFFSYNC_TEST_PLUGIN_DIR; \
 	export STAFFSYNC_PLUGIN_PATH; \
 	top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; \
 	export top_srcdir top_builddir;

@@ -62,6 +62,16 @@ YAML
 "$STAFFSYNCD" -c plugin.yaml --check-config > out.txt 2>&1 && { echo "FAIL plugin: exit 0"; status=1; }
 expect plugin.yaml "plugin.yaml:3:11:" "nosuchplugin"
 
+# A plugin built for another ABI version is refused, saying so.
+if [ -n "${STAFFSYNC_TEST_PLUGIN_DIR:-}" ] && [ -f "$STAFFSYNC_TEST_PLUGIN_DIR/wrong-abi.so" ]; then
+	sed 's/type: nosuchplugin/type: wrong-abi/' plugin.yaml > abi.yaml
+	STAFFSYNC_PLUGIN_PATH="$STAFFSYNC_PLUGIN_PATH:$STAFFSYNC_TEST_PLUGIN_DIR" \
+		"$STAFFSYNCD" -c abi.yaml --check-config > out.txt 2>&1 && { echo "FAIL abi: exit 0"; status=1; }
+	expect abi.yaml "abi.yaml:3:11:" "plugin wrong-abi was built for plugin ABI 99, this staffsyncd speaks ABI 1"
+else
+	echo "FAIL: the wrong-abi test plugin was not built"; status=1
+fi
+
 # A missing file.
 "$STAFFSYNCD" -c missing.yaml --check-config > out.txt 2>&1 && { echo "FAIL missing: exit 0"; status=1; }
 expect missing.yaml "missing.yaml"
