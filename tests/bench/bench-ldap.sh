@@ -1,0 +1,121 @@
+#!/bin/sh
+# Benchmark: the ldap source at 100k users in 1k groups in a private slapd.
+#
+#   tests/bench/bench-ldap.sh BUILDDIR     (or top_builddir=BUILDDIR ...)
+#
+# Loads the directory offline (slapadd -q, memberOf written into the LDIF
+# since slapadd bypasses the overlay), then measures, each on its own:
+#   ldapsearch  `ldapsearch -ZZ -E pr=1000/noprompt` reading the same entries and
+#               attributes the source asks for (users, then the groups), over
+#               StartTLS like the source
+#   first       staffsyncd --once on an empty state (100k creates: context only)
+#   full no-op  staffsyncd --once --full: nothing to change (goal: <= 1.3x ldapsearch)
+#   increment   10 users changed, staffsyncd --once: a syncrepl increment
+#               (goal: <= 5% of the full no-op run)
+# Figures: wall-clock seconds from `date +%s.%N` around each command
+# (resolution 1 ns of the clock; run-to-run noise is far larger, ~10 ms),
+# and the peak RSS of staffsyncd from GNU time when it is installed.
+# BENCH_USERS / BENCH_GROUPS change the size.
+set -eu
+[ $# -ge 1 ] && top_builddir=$(cd "$1" && pwd)
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+export top_srcdir top_builddir
+STAFFSYNC_PLUGIN_PATH=$top_builddir/plugins/csv/.libs:$top_builddir/plugins/sqlite/.libs
+export STAFFSYNC_PLUGIN_PATH
+set +u
+# shellcheck source=../ldap/lib.sh
+. "$top_srcdir/tests/ldap/lib.sh"
+set -u
+USERS=${BENCH_USERS:-100000}
+GROUPS_N=${BENCH_GROUPS:-1000}
+
+ldap_setup unlimited
+T=$TMPDIR_TEST
+{
+	base_ldif
+	/usr/bin/python3 - "$USERS" "$GROUPS_N" "$SUFFIX" <<'PY'
+import sys
+users, groups, suffix = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+out = sys.stdout
+for i in range(users):
+    g = i % groups
+    out.write(f"dn: uid=u{i:06d},ou=people,{suffix}\nobjectClass: inetOrgPerson\nuid: u{i:06d}\n"
+              f"cn: Given{i} Family{i}\ngivenName: Given{i}\nsn: Family{i}\nmail: u{i:06d}@example.com\n"
+              f"employeeNumber: {i}\ntitle: Nursing\nl: North\n"
+              f"memberOf: cn=g{g:04d},ou=groups,{suffix}\n\n")
+for g in range(groups):
+    out.write(f"dn: cn=g{g:04d},ou=groups,{suffix}\nobjectClass: groupOfNames\ncn: g{g:04d}\n")
+    for i in range(g, users, groups):
+        out.write(f"member: uid=u{i:06d},ou=people,{suffix}\n")
+    out.write("\n")
+PY
+} >"$T/bench.ldif"
+slapadd -q -f "$T/slapd/slapd.conf" -l "$T/bench.ldif" >/dev/null 2>&1 || hard_error "slapadd failed"
+rm -f "$T/bench.ldif"
+start_slapd "$T/slapd"
+
+W=$T/work
+mkdir -p "$W"
+{
+	echo "state_dir: state"
+	echo "sources:"
+	ldap_source_yaml
+	cat <<'YAML'
+target:
+  type: sqlite
+facilities:
+  - { id: north, name: North, platform: any, match: { facility: [North] } }
+roles:
+  - { role: Nurse }
+accounts:
+  invite_on_create: false
+YAML
+} >"$W/config.yaml"
+
+now() { date +%s.%N; }
+TIME=
+[ -x /usr/bin/time ] && TIME="/usr/bin/time -f %M -o $T/rss"
+measure() {  # NAME CMD...: prints and records seconds in $T/NAME.s
+	name=$1
+	shift
+	start=$(now)
+	"$@"
+	end=$(now)
+	awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f\n", b - a }' >"$T/$name.s"
+	rss=
+	[ -z "$TIME" ] || [ ! -f "$T/rss" ] || rss=" peak RSS $(cat "$T/rss") KiB"
+	rm -f "$T/rss"
+	echo "# $name: $(cat "$T/$name.s") s$rss"
+}
+# Over StartTLS with the same CA, as the source connects.
+search() {
+	LDAPTLS_CACERT=$T/good-ca.pem ldapsearch -ZZ -x -LLL -H "ldap://127.0.0.1:$SLAPD_PORT/" -D "cn=reader,$SUFFIX" -w "$READER_PW" \
+		-E pr=1000/noprompt -b "ou=people,$SUFFIX" "(objectClass=inetOrgPerson)" \
+		entryUUID givenName sn mail employeeNumber memberOf '*' pwdAccountLockedTime >/dev/null &&
+	LDAPTLS_CACERT=$T/good-ca.pem ldapsearch -ZZ -x -LLL -H "ldap://127.0.0.1:$SLAPD_PORT/" -D "cn=reader,$SUFFIX" -w "$READER_PW" \
+		-E pr=1000/noprompt -b "ou=groups,$SUFFIX" \
+		"(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))" cn member uniqueMember >/dev/null
+}
+once() { (cd "$W" && $TIME "$top_builddir/staffsyncd" -c config.yaml --once "$@" >out 2>err) || { cat "$W/err"; exit 1; }; }
+
+echo "# $USERS users in $GROUPS_N groups, slapd 127.0.0.1, StartTLS (as configured), page size 1000"
+measure first once
+grep summary "$W/out"
+measure ldapsearch search
+measure full once --full
+grep summary "$W/out"
+measure ldapsearch2 search
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	printf 'dn: uid=u%06d,ou=people,%s\nchangetype: modify\nreplace: sn\nsn: Changed%s\n\n' "$((i * 997))" "$SUFFIX" "$i"
+done | ldap_as_root ldapmodify
+measure increment once
+grep summary "$W/out"
+grep -o "listing [a-z]*" "$W/err" | head -1 | sed 's/^/# increment: /'
+
+best_ls=$(sort -n "$T/ldapsearch.s" "$T/ldapsearch2.s" | head -1)
+echo "| run | seconds | goal |"
+echo "|---|---|---|"
+echo "| ldapsearch -E pr=1000 (best of 2) | $best_ls | |"
+echo "| full no-op | $(cat "$T/full.s") | $(awk -v f="$(cat "$T/full.s")" -v l="$best_ls" 'BEGIN { printf "%.2fx ldapsearch (goal <= 1.3x)", f / l }') |"
+echo "| 10 changed, incremental | $(cat "$T/increment.s") | $(awk -v i="$(cat "$T/increment.s")" -v f="$(cat "$T/full.s")" 'BEGIN { printf "%.1f%% of full (goal <= 5%%)", 100 * i / f }') |"
+echo "# resolution: wall clock from date +%s.%N (ns); single runs, noise ~10 ms"
