@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include "apply.h"
 #include "domain.h"
+#include "invite-mail.h"
 #include "log.h"
 #include "util.h"
 
@@ -16,7 +17,36 @@ struct apply_ctx {
 	state *st;
 	struct apply_stats *stats;
 	int error;                   /* first state write error */
+	bool outbox;                 /* invite e-mail is staffsync's to send (SMTP) */
+	int64_t now;
 };
+
+/* The configuration a target reference belongs to: run.c hands apply
+ * &cfg->target. (A config parameter would be plainer; see invite-mail.h.) */
+static const struct config *config_of(const struct cfg_plugin_ref *target)
+{
+	return (const struct config *)((const char *)target - offsetof(struct config, target));
+}
+
+static bool smtp_delivery(const struct cfg_plugin_ref *target)
+{
+	return config_of(target)->accounts.invite_delivery == CFG_INVITE_SMTP;
+}
+
+/* Queue the e-mail of an applied invite in the same transaction that marks
+ * the operation done: a replay (same key) queues nothing more. */
+static int queue_invite_mail(struct apply_ctx *c, const struct plan_op *o)
+{
+	if (!c->outbox || (o->op.kind != SS_OP_INVITE && o->op.kind != SS_OP_RESEND_INVITE) ||
+	    isempty(o->op.member.email))
+		return 0;
+	struct state_mail m = {
+		.op_key = o->op.key, .kind = o->op.kind == SS_OP_INVITE ? "invite" : "resend",
+		.facility = o->op.facility, .person = o->person, .email = o->op.member.email,
+		.given_name = o->op.member.given_name, .family_name = o->op.member.family_name,
+	};
+	return state_outbox_add(c->st, &m, c->now);
+}
 
 static struct plan_op *op_container(const struct ss_op *op)
 {
@@ -50,6 +80,8 @@ static void on_applied(void *ud, const struct ss_op *op, const struct ss_op_resu
 		res->already ? c->stats->already++ : c->stats->done++;
 		r = record_in_state(c->st, o);
 		if (r >= 0)
+			r = queue_invite_mail(c, o);
+		if (r >= 0)
 			r = state_journal_finish(c->st, o->journal_id, true, NULL);
 	} else if (res->transient) {
 		c->stats->deferred++;   /* stays pending: the next run sends it again */
@@ -67,10 +99,10 @@ static void on_applied(void *ud, const struct ss_op *op, const struct ss_op_resu
 }
 
 static int send_batches(state *st, const struct cfg_plugin_ref *target, struct plan_op **ops,
-			size_t n, struct apply_stats *stats)
+			size_t n, int64_t now, struct apply_stats *stats)
 {
 	const struct ss_target_ops *t = target->plugin->target;
-	struct apply_ctx c = { st, stats, 0 };
+	struct apply_ctx c = { st, stats, 0, smtp_delivery(target), now };
 	for (size_t i = 0; i < n; i += BATCH) {
 		size_t end = i + BATCH < n ? i + BATCH : n;
 		int r = state_begin(st);
@@ -135,13 +167,17 @@ int apply_plan(state *st, const struct cfg_plugin_ref *target, struct plan *p,
 {
 	_cleanup_free_ struct plan_op **ops = NULL;
 	size_t n = 0;
-	(void)now;
 	int r = state_holds_replace(st, run_id);
 	if (r < 0)
 		return r;
 	if ((r = journal_all(st, p, run_id, &ops, &n)) < 0)
 		return r;
-	return send_batches(st, target, ops, n, stats);
+	if ((r = send_batches(st, target, ops, n, now, stats)) < 0)
+		return r;
+	/* Also what an interrupted run queued (apply_resume comes first). */
+	if (smtp_delivery(target))
+		return invite_mail_deliver(st, config_of(target), now);
+	return 0;
 }
 
 /* ------------------------------------------------------------- resume */
@@ -177,7 +213,6 @@ int apply_resume(state *st, const struct cfg_plugin_ref *target, int64_t now,
 		 struct apply_stats *stats)
 {
 	struct pending p = {0};
-	(void)now;
 	int r = state_journal_pending(st, collect_pending, &p);
 	if (r >= 0 && p.n > 0) {
 		log_notice("resuming %zu operations an earlier run journaled but did not finish", p.n);
@@ -187,7 +222,7 @@ int apply_resume(state *st, const struct cfg_plugin_ref *target, int64_t now,
 		for (size_t i = 0; v && i < p.n; i++)
 			v[i] = &p.ops[i];
 		if (v)
-			r = send_batches(st, target, v, p.n, stats);
+			r = send_batches(st, target, v, p.n, now, stats);
 	}
 	struct plan tmp = { .ops = p.ops, .n_ops = p.n };
 	plan_free(&tmp);

@@ -33,7 +33,8 @@ int config_open(const char *path, bool with_plugins, struct config **ret)
 		r = -EINVAL;
 	if (errors.n && r >= 0)
 		r = -EINVAL;
-	qsort(errors.lines, errors.n, sizeof *errors.lines, cmp_position);
+	if (errors.n)
+		qsort(errors.lines, errors.n, sizeof *errors.lines, cmp_position);
 	for (size_t i = 0; i < errors.n; i++)
 		fprintf(stderr, "%s\n", errors.lines[i]);
 	config_errors_clear(&errors);

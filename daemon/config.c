@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "conf.h"
 #include "config.h"
 #include "util.h"
@@ -563,6 +564,72 @@ static void parse_permissions(struct config *c, const yaml_node_t *node)
 
 /* ------------------------------------------------------------- accounts --- */
 
+static const struct ss_conf_key smtp_keys[] = {
+	{ "url", SS_CONF_STRING, offsetof(struct cfg_smtp, url), true, NULL },
+	/* from is checked when mail is sent (the e-mail stays queued until it
+	 * is set): a config written before SMTP delivery existed still loads. */
+	{ "from", SS_CONF_STRING, offsetof(struct cfg_smtp, from), false, NULL },
+	{ "username", SS_CONF_STRING, offsetof(struct cfg_smtp, username), false, NULL },
+	{ "password_file", SS_CONF_STRING, offsetof(struct cfg_smtp, password_file), false, NULL },
+	{ "password_credential", SS_CONF_STRING, offsetof(struct cfg_smtp, password_credential), false, NULL },
+	{ "sign_in_url", SS_CONF_STRING, offsetof(struct cfg_smtp, sign_in_url), false, NULL },
+	{ "ca_file", SS_CONF_STRING, offsetof(struct cfg_smtp, ca_file), false, NULL },
+	{ "template_file", SS_CONF_STRING, offsetof(struct cfg_smtp, template_file), false, NULL },
+	{ "starttls", SS_CONF_BOOL, offsetof(struct cfg_smtp, starttls), false, NULL },
+	{ "timeout", SS_CONF_DURATION, offsetof(struct cfg_smtp, timeout), false, NULL },
+	{ NULL, 0, 0, false, NULL }
+};
+
+/* smtp://127.x, smtp://localhost, smtp://[::1]: where a server without
+ * STARTTLS may be accepted (a local relay, tests), like LDAP's rule. */
+static bool smtp_url_is_loopback(const char *url)
+{
+	static const char *const prefixes[] = { "smtp://127.", "smtp://localhost:", "smtp://localhost/",
+						"smtp://[::1]" };
+	for (size_t i = 0; i < ELEMENTSOF(prefixes); i++)
+		if (strncasecmp(url, prefixes[i], strlen(prefixes[i])) == 0 ||
+		    streq(url, "smtp://localhost"))
+			return true;
+	return false;
+}
+
+static void absolute_path(ss_conf *conf, const yaml_node_t *at, char **path)
+{
+	if (!*path)
+		return;
+	char *abs = conf_path(conf, *path);
+	if (!abs) {
+		out_of_memory(conf, at);
+		return;
+	}
+	free(*path);
+	*path = abs;
+}
+
+static void parse_smtp(ss_conf *conf, const yaml_node_t *node, struct cfg_smtp *s)
+{
+	*s = (struct cfg_smtp){ .starttls = true, .timeout = 30 * USEC_PER_SEC };
+	if (conf_parse(conf, node, smtp_keys, s) > 0)
+		return;
+	const yaml_node_t *at = conf_get(conf, node, "url");
+	bool smtps = strncasecmp(s->url, "smtps://", 8) == 0;
+	if (!smtps && strncasecmp(s->url, "smtp://", 7) != 0)
+		conf_error(conf, at, "accounts.smtp.url must be smtp://HOST[:PORT] (STARTTLS) or "
+			   "smtps://HOST[:PORT] (implicit TLS)");
+	else if (!smtps && !s->starttls && !smtp_url_is_loopback(s->url))
+		conf_error(conf, conf_get(conf, node, "starttls"),
+			   "accounts.smtp.starttls: false is only accepted for a loopback server "
+			   "(e-mail and passwords would cross the network in clear)");
+	if (s->password_file && s->password_credential)
+		conf_error(conf, conf_get(conf, node, "password_credential"),
+			   "accounts.smtp: set password_file or password_credential, not both");
+	if ((s->password_file || s->password_credential) && !s->username)
+		conf_error(conf, node, "accounts.smtp: a password needs a username");
+	absolute_path(conf, node, &s->password_file);
+	absolute_path(conf, node, &s->ca_file);
+	absolute_path(conf, node, &s->template_file);
+}
+
 struct accounts_in {
 	struct cfg_accounts a;
 	int invite_delivery;
@@ -592,6 +659,8 @@ static void parse_accounts(struct config *c, const yaml_node_t *node)
 		conf_error(conf, conf_get(conf, node, "invite_delivery"),
 			   "accounts.invite_delivery: smtp needs an accounts.smtp section "
 			   "(url, from, ...)");
+	if (in.a.smtp)
+		parse_smtp(conf, in.a.smtp, &in.a.smtp_conf);
 	c->accounts = in.a;
 }
 
@@ -821,6 +890,7 @@ void config_free(struct config *c)
 	free(c->roles);
 	for (int l = 0; l < _SS_LEVEL_MAX; l++)
 		strv_free(c->permissions.levels[l]);
+	conf_free_values(smtp_keys, &c->accounts.smtp_conf);
 	conf_free(c->conf);
 	free(c);
 }

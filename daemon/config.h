@@ -70,6 +70,20 @@ enum cfg_invite_delivery {
 	CFG_INVITE_NONE,
 };
 
+/* accounts.smtp: invite e-mail sent by staffsync itself (invite-mail.c). */
+struct cfg_smtp {
+	char *url;               /* smtp://host:587 (STARTTLS required) or smtps://host (implicit TLS) */
+	char *from;              /* "Name <address>" or an address */
+	char *username;          /* AUTH; NULL: none */
+	char *password_file;     /* absolute */
+	char *password_credential;  /* a systemd credential name instead */
+	char *sign_in_url;       /* may hold {facility} */
+	char *ca_file;           /* absolute; NULL: the system trust store */
+	char *template_file;     /* absolute; NULL: the built-in text */
+	bool starttls;           /* false only accepted for a loopback smtp:// server */
+	uint64_t timeout;
+};
+
 struct cfg_accounts {
 	bool invite_on_create;   /* the welcome-email toggle */
 	uint64_t invite_delay;   /* welcome toggle off: invite this long after creation; DURATION_NEVER: never */
@@ -77,6 +91,7 @@ struct cfg_accounts {
 	unsigned long max_resends;
 	enum cfg_invite_delivery invite_delivery;
 	const yaml_node_t *smtp; /* kept for the SMTP delivery */
+	struct cfg_smtp smtp_conf;   /* parsed when the section is present */
 };
 
 struct cfg_leavers {

@@ -33,6 +33,20 @@ static const char *const migrations[] = {
 	"CREATE INDEX journal_pending ON journal(state) WHERE state = 'pending';"
 	"CREATE TABLE holds (run_id INTEGER NOT NULL, source TEXT NOT NULL, person TEXT NOT NULL,"
 	"  facility TEXT, reason TEXT NOT NULL);",
+	/* 2: invite e-mail sent by staffsync itself (accounts.invite_delivery:
+	 * smtp). A row is written in the transaction that marks its invite
+	 * op done (by op key: once), is 'sending' during the SMTP transaction
+	 * and 'sent' after; a row found 'sending' later (a crash mid-send) is
+	 * marked 'unknown' and reported, never sent again. */
+	"CREATE TABLE outbox (id INTEGER PRIMARY KEY, op_key TEXT NOT NULL UNIQUE,"
+	"  kind TEXT NOT NULL CHECK (kind = 'invite' OR kind = 'resend'),"
+	"  facility TEXT NOT NULL, person TEXT NOT NULL, email TEXT NOT NULL,"
+	"  given_name TEXT, family_name TEXT,"
+	"  state TEXT NOT NULL DEFAULT 'queued' CHECK (state = 'queued' OR state = 'sending'"
+	"    OR state = 'sent' OR state = 'unknown'),"
+	"  attempts INTEGER NOT NULL DEFAULT 0, error TEXT,"
+	"  queued_at INTEGER NOT NULL, sent_at INTEGER);"
+	"CREATE INDEX outbox_open ON outbox(state) WHERE state <> 'sent';",
 };
 
 enum stmt_id {
@@ -648,5 +662,77 @@ int state_hold_add(state *st, long run_id, const char *source, const char *perso
 	bind_text(s, 5, reason);
 	int r = sql_err(sqlite3_step(s));
 	sqlite3_reset(s);
+	return r;
+}
+
+/* ------------------------------------------------------------- outbox */
+
+int state_outbox_add(state *st, const struct state_mail *m, int64_t now)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(st->db, "INSERT INTO outbox (op_key, kind, facility, person, email,"
+			       " given_name, family_name, queued_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)"
+			       " ON CONFLICT (op_key) DO NOTHING", -1, &s, NULL) != SQLITE_OK)
+		return -EIO;
+	bind_text(s, 1, m->op_key);
+	bind_text(s, 2, m->kind);
+	bind_text(s, 3, m->facility);
+	bind_text(s, 4, m->person);
+	bind_text(s, 5, m->email);
+	bind_text(s, 6, m->given_name);
+	bind_text(s, 7, m->family_name);
+	sqlite3_bind_int64(s, 8, now);
+	int r = sql_err(sqlite3_step(s));
+	sqlite3_finalize(s);
+	return r;
+}
+
+int state_outbox_for_each(state *st, const char *which,
+			  int (*fn)(void *ud, const struct state_mail *m), void *ud)
+{
+	sqlite3_stmt *s;
+	int r = 0, rc;
+	if (!st->db)
+		return 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT id, op_key, kind, facility, person, email, given_name,"
+			       " family_name, attempts FROM outbox WHERE state = ?1 ORDER BY id",
+			       -1, &s, NULL) != SQLITE_OK)
+		return -EIO;
+	bind_text(s, 1, which);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct state_mail m = {
+			.id = (long)sqlite3_column_int64(s, 0),
+			.op_key = (const char *)sqlite3_column_text(s, 1),
+			.kind = (const char *)sqlite3_column_text(s, 2),
+			.facility = (const char *)sqlite3_column_text(s, 3),
+			.person = (const char *)sqlite3_column_text(s, 4),
+			.email = (const char *)sqlite3_column_text(s, 5),
+			.given_name = (const char *)sqlite3_column_text(s, 6),
+			.family_name = (const char *)sqlite3_column_text(s, 7),
+			.attempts = (unsigned long)sqlite3_column_int64(s, 8),
+		};
+		if ((r = fn(ud, &m)) < 0)
+			break;
+	}
+	if (r == 0)
+		r = sql_err(rc);
+	sqlite3_finalize(s);
+	return r;
+}
+
+int state_outbox_set(state *st, long id, const char *to, const char *error, int64_t now)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(st->db, "UPDATE outbox SET state = ?2, error = ?3,"
+			       " attempts = attempts + (?2 = 'sending'),"
+			       " sent_at = CASE WHEN ?2 = 'sent' THEN ?4 ELSE sent_at END WHERE id = ?1",
+			       -1, &s, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, id);
+	bind_text(s, 2, to);
+	bind_text(s, 3, error);
+	sqlite3_bind_int64(s, 4, now);
+	int r = sql_err(sqlite3_step(s));
+	sqlite3_finalize(s);
 	return r;
 }

@@ -83,6 +83,23 @@ int state_journal_finish(state *st, long op_id, bool ok, const char *error);
 int state_journal_pending(state *st,
 			  int (*fn)(void *ud, long op_id, const char *payload), void *ud);
 
+/* Invite e-mail outbox (accounts.invite_delivery: smtp). Strings are
+ * borrowed (for the callback's duration only). */
+struct state_mail {
+	long id;
+	const char *op_key;      /* the invite op's idempotency key: one mail per key */
+	const char *kind;        /* invite | resend */
+	const char *facility, *person, *email, *given_name, *family_name;
+	unsigned long attempts;
+};
+/* Queue a mail (nothing if its op key was queued before). */
+int state_outbox_add(state *st, const struct state_mail *m, int64_t now);
+/* Rows in state which (queued, sending, sent, unknown), oldest first. */
+int state_outbox_for_each(state *st, const char *which,
+			  int (*fn)(void *ud, const struct state_mail *m), void *ud);
+/* Move a row to state to (queued with an error, sending, sent, unknown). */
+int state_outbox_set(state *st, long id, const char *to, const char *error, int64_t now);
+
 /* Held persons of the last run, for staffsyncctl status/explain. */
 int state_holds_replace(state *st, long run_id);
 int state_hold_add(state *st, long run_id, const char *source, const char *person,

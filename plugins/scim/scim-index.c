@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the workspaces hold, listed once at connect time: the engine's
+ * lookups are answered from here (one request per person would be 10k
+ * requests), and comparing it with what the engine wants is how hand edits
+ * (drift) are seen. Operations keep it current as their answers arrive.
+ *
+ * Two jansson objects serve as the hash tables: "facility\x1fexternalId" ->
+ * User, and "facility\x1femail in lower case" -> array of Users.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "scim.h"
+#include "util.h"
+
+#define SEP "\x1f"
+
+struct scim_index {
+	json_t *by_external_id;
+	json_t *by_email;
+	json_t *by_id;           /* "facility\x1fid" -> User: replacing drops stale keys */
+};
+
+int scim_index_new(struct scim_index **ret)
+{
+	struct scim_index *x = calloc(1, sizeof *x);
+	if (!x)
+		return -ENOMEM;
+	x->by_external_id = json_object();
+	x->by_email = json_object();
+	x->by_id = json_object();
+	if (!x->by_external_id || !x->by_email || !x->by_id) {
+		scim_index_free(x);
+		return -ENOMEM;
+	}
+	*ret = x;
+	return 0;
+}
+
+void scim_index_free(struct scim_index *x)
+{
+	if (!x)
+		return;
+	json_decref(x->by_external_id);
+	json_decref(x->by_email);
+	json_decref(x->by_id);
+	free(x);
+}
+
+static char *make_key(const char *facility, const char *value, bool lower)
+{
+	char *k = NULL;
+	if (asprintf(&k, "%s" SEP "%s", strempty(facility), value) < 0)
+		return NULL;
+	if (lower)
+		for (char *p = k; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+	return k;
+}
+
+static void drop_email(struct scim_index *x, const char *facility, json_t *old)
+{
+	const char *email = scim_user_email(old);
+	if (!email)
+		return;
+	_cleanup_free_ char *k = make_key(facility, email, true);
+	json_t *a = k ? json_object_get(x->by_email, k) : NULL;
+	size_t i;
+	json_t *u;
+	json_array_foreach(a, i, u)
+		if (u == old) {
+			json_array_remove(a, i);
+			break;
+		}
+}
+
+static void drop_old(struct scim_index *x, const char *facility, json_t *old)
+{
+	const char *ext = scim_user_external_id(old);
+	if (ext) {
+		_cleanup_free_ char *k = make_key(facility, ext, false);
+		if (k && json_object_get(x->by_external_id, k) == old)
+			json_object_del(x->by_external_id, k);
+	}
+	drop_email(x, facility, old);
+}
+
+int scim_index_put(struct scim_index *x, const char *facility, json_t *user)
+{
+	const char *id = scim_user_id(user);
+	if (!id) {
+		json_decref(user);
+		return -EBADMSG;
+	}
+	_cleanup_free_ char *kid = make_key(facility, id, false);
+	if (!kid) {
+		json_decref(user);
+		return -ENOMEM;
+	}
+	json_t *old = json_object_get(x->by_id, kid);
+	if (old)
+		drop_old(x, facility, old);
+	if (json_object_set_new(x->by_id, kid, user) < 0)
+		return -ENOMEM;
+	const char *ext = scim_user_external_id(user), *email = scim_user_email(user);
+	if (ext) {
+		_cleanup_free_ char *k = make_key(facility, ext, false);
+		if (!k || json_object_set(x->by_external_id, k, user) < 0)
+			return -ENOMEM;
+	}
+	if (email) {
+		_cleanup_free_ char *k = make_key(facility, email, true);
+		if (!k)
+			return -ENOMEM;
+		json_t *a = json_object_get(x->by_email, k);
+		if (!a) {
+			a = json_array();
+			if (!a || json_object_set_new(x->by_email, k, a) < 0)
+				return -ENOMEM;
+		}
+		if (json_array_append(a, user) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+void scim_index_remove(struct scim_index *x, const char *facility, json_t *user)
+{
+	const char *id = scim_user_id(user);
+	_cleanup_free_ char *kid = id ? make_key(facility, id, false) : NULL;
+	json_t *old = kid ? json_object_get(x->by_id, kid) : NULL;
+	if (!old)
+		return;
+	json_incref(old);
+	drop_old(x, facility, old);
+	json_object_del(x->by_id, kid);
+	json_decref(old);
+}
+
+json_t *scim_index_by_external_id(struct scim_index *x, const char *facility, const char *external_id)
+{
+	_cleanup_free_ char *k = make_key(facility, external_id, false);
+	return k ? json_object_get(x->by_external_id, k) : NULL;
+}
+
+json_t *scim_index_by_email(struct scim_index *x, const char *facility, const char *email,
+			    const char *external_id)
+{
+	_cleanup_free_ char *k = make_key(facility, email, true);
+	json_t *a = k ? json_object_get(x->by_email, k) : NULL, *u;
+	size_t i;
+	json_array_foreach(a, i, u) {
+		const char *ext = scim_user_external_id(u);
+		if (!ext || !external_id || !streq(ext, external_id))
+			return u;
+	}
+	return NULL;
+}
+
+size_t scim_index_size(const struct scim_index *x)
+{
+	return json_object_size(x->by_id);
+}
