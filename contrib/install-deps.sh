@@ -8,7 +8,7 @@ libyaml-dev libsqlite3-dev libcsv-dev libcmocka-dev libjansson-dev libsystemd-de
 libcurl4-openssl-dev libldap-dev sqlite3"
 if [ "${1:-}" = --test ]; then
 	PACKAGES="$PACKAGES valgrind python3 time slapd ldap-utils samba smbclient
-python3-aiosmtpd iproute2 util-linux samba-ad-provision ldb-tools"
+python3-aiosmtpd iproute2 util-linux samba-ad-provision ldb-tools bash-completion"
 fi
 missing=""
 for p in $PACKAGES; do

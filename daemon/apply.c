@@ -99,7 +99,8 @@ static void on_applied(void *ud, const struct ss_op *op, const struct ss_op_resu
 }
 
 static int send_batches(state *st, const struct cfg_plugin_ref *target, struct plan_op **ops,
-			size_t n, int64_t now, struct apply_stats *stats)
+			size_t n, int64_t now, const struct apply_progress *progress,
+			struct apply_stats *stats)
 {
 	const struct ss_target_ops *t = target->plugin->target;
 	struct apply_ctx c = { st, stats, 0, smtp_delivery(target), now };
@@ -122,6 +123,10 @@ static int send_batches(state *st, const struct cfg_plugin_ref *target, struct p
 			return r;
 		if (end / PROGRESS_EVERY != i / PROGRESS_EVERY)
 			log_info("applied %zu of %zu operations", end, n);
+		/* Between batches everything sent is durable and journaled: the
+		 * one safe place to stop early (SIGTERM) or feed the watchdog. */
+		if (progress && progress->fn && end < n && progress->fn(progress->ud, end, n) < 0)
+			return -ECANCELED;
 	}
 	return 0;
 }
@@ -163,7 +168,8 @@ static int journal_all(state *st, struct plan *p, long run_id, struct plan_op **
 }
 
 int apply_plan(state *st, const struct cfg_plugin_ref *target, struct plan *p,
-	       long run_id, int64_t now, struct apply_stats *stats)
+	       long run_id, int64_t now, const struct apply_progress *progress,
+	       struct apply_stats *stats)
 {
 	_cleanup_free_ struct plan_op **ops = NULL;
 	size_t n = 0;
@@ -172,7 +178,7 @@ int apply_plan(state *st, const struct cfg_plugin_ref *target, struct plan *p,
 		return r;
 	if ((r = journal_all(st, p, run_id, &ops, &n)) < 0)
 		return r;
-	if ((r = send_batches(st, target, ops, n, now, stats)) < 0)
+	if ((r = send_batches(st, target, ops, n, now, progress, stats)) < 0)
 		return r;
 	/* Also what an interrupted run queued (apply_resume comes first). */
 	if (smtp_delivery(target))
@@ -222,7 +228,7 @@ int apply_resume(state *st, const struct cfg_plugin_ref *target, int64_t now,
 		for (size_t i = 0; v && i < p.n; i++)
 			v[i] = &p.ops[i];
 		if (v)
-			r = send_batches(st, target, v, p.n, now, stats);
+			r = send_batches(st, target, v, p.n, now, NULL, stats);
 	}
 	struct plan tmp = { .ops = p.ops, .n_ops = p.n };
 	plan_free(&tmp);

@@ -15,8 +15,17 @@ struct apply_stats {
 	unsigned long deferred;      /* transient failures: left pending for the next run */
 };
 
+/* Called after each batch is durable (target and journal); a negative
+ * return stops there, the rest staying journaled for the next run. */
+struct apply_progress {
+	int (*fn)(void *ud, unsigned long done, unsigned long total);
+	void *ud;
+};
+
+/* Returns 0, -ECANCELED when progress stopped it, or another negative errno. */
 int apply_plan(state *st, const struct cfg_plugin_ref *target, struct plan *p,
-	       long run_id, int64_t now, struct apply_stats *stats);
+	       long run_id, int64_t now, const struct apply_progress *progress,
+	       struct apply_stats *stats);
 
 /* Re-send what an interrupted run journaled but did not finish. */
 int apply_resume(state *st, const struct cfg_plugin_ref *target, int64_t now,

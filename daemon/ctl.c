@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <time.h>
 #include "config.h"
+#include "control.h"
 #include "domain.h"
 #include "log.h"
 #include "config-open.h"
@@ -23,8 +24,10 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: staffsyncctl [-c FILE] COMMAND\n\n"
 		"Commands:\n"
-		"  status           the last run, its holds and pending approvals\n"
+		"  status           is the daemon up, what it does, the last and next run,\n"
+		"                   held persons and runs waiting for an approval\n"
 		"  history          the last runs with their counts\n"
+		"  run [--full]     ask the daemon for a run now (--full: complete listings)\n"
 		"  plan             what a run would do now (nothing is written)\n"
 		"  explain PERSON   the person's record, each rule, the resulting memberships\n"
 		"  approve RUN      let the next run apply the plan a safety gate stopped\n");
@@ -67,6 +70,69 @@ static int cmd_history(struct config *cfg, unsigned limit)
 		state_run_clear(&runs[i]);
 	}
 	free(runs);
+	return 0;
+}
+
+/* Runs a safety gate stopped since the last run that got through. */
+static void print_gated(state *st)
+{
+	struct state_run *runs;
+	size_t n;
+	bool any = false, passed = false;
+	if (state_runs_list(st, 20, &runs, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const char *s = strempty(runs[i].status);
+		passed |= streq(s, "ok") || streq(s, "partial");
+		if (!passed && streq(s, "gated")) {
+			if (!any)
+				puts("runs stopped by a safety gate (review: staffsyncctl plan):");
+			printf("  run %ld: %s; approve with: staffsyncctl approve %ld\n", runs[i].id,
+			       strempty(runs[i].message), runs[i].id);
+			any = true;
+		}
+		state_run_clear(&runs[i]);
+	}
+	free(runs);
+}
+
+static int cmd_status(struct config *cfg)
+{
+	_cleanup_free_ char *sock = control_socket_path(cfg->state_dir);
+	_cleanup_(state_closep) state *st = NULL;
+	int r = sock ? control_call(sock, "status", stdout) : -ENOMEM;
+	bool up = r >= 0;
+	if (!up)
+		printf("daemon: not running (%s: %s)\n", strempty(sock), strerror(-r));
+	if ((r = state_open(cfg->state_dir, true, &st)) < 0) {
+		fprintf(stderr, "cannot read the state in %s: %s\n", cfg->state_dir, strerror(-r));
+		return 1;
+	}
+	puts("last run in the state:");
+	struct state_run *runs;
+	size_t n;
+	if (state_runs_list(st, 1, &runs, &n) >= 0) {
+		if (n == 0)
+			puts("  no runs yet");
+		for (size_t i = 0; i < n; i++) {
+			print_run(&runs[i]);
+			state_run_clear(&runs[i]);
+		}
+		free(runs);
+	}
+	print_gated(st);
+	return up ? 0 : 3;
+}
+
+static int cmd_run(struct config *cfg, bool full)
+{
+	_cleanup_free_ char *sock = control_socket_path(cfg->state_dir);
+	int r = sock ? control_call(sock, full ? "run full" : "run", stdout) : -ENOMEM;
+	if (r < 0) {
+		fprintf(stderr, "run: cannot reach staffsyncd at %s: %s (is the service running?)\n",
+			strempty(sock), strerror(-r));
+		return 1;
+	}
 	return 0;
 }
 
@@ -119,7 +185,8 @@ int main(int argc, char **argv)
 	const char *cmd = argv[optind];
 	int nargs = argc - optind - 1;
 	bool needs_plugins = streq(cmd, "plan") || streq(cmd, "explain");
-	if ((streq(cmd, "explain") || streq(cmd, "approve")) ? nargs != 1 : nargs != 0) {
+	bool full = streq(cmd, "run") && nargs == 1 && streq(argv[optind + 1], "--full");
+	if ((streq(cmd, "explain") || streq(cmd, "approve")) ? nargs != 1 : nargs != (full ? 1 : 0)) {
 		usage(stderr);
 		return 2;
 	}
@@ -128,7 +195,9 @@ int main(int argc, char **argv)
 	if (streq(cmd, "history"))
 		ret = cmd_history(cfg, 20);
 	else if (streq(cmd, "status"))
-		ret = cmd_history(cfg, 1);
+		ret = cmd_status(cfg);
+	else if (streq(cmd, "run"))
+		ret = cmd_run(cfg, full);
 	else if (streq(cmd, "approve"))
 		ret = cmd_approve(cfg, argv[optind + 1]);
 	else if (streq(cmd, "plan"))

@@ -22,12 +22,15 @@ daemon_libstaffsync_core_la_SOURCES = \
 	daemon/state.c daemon/state.h \
 	daemon/apply.c daemon/apply.h \
 	daemon/invite-mail.c daemon/invite-mail.h \
-	daemon/run.c daemon/run.h
+	daemon/run.c daemon/run.h \
+	daemon/run-log.c daemon/run-log.h \
+	daemon/control.c daemon/control.h \
+	daemon/metrics.c daemon/metrics.h
 daemon_libstaffsync_core_la_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(JANSSON_CFLAGS) $(SYSTEMD_CFLAGS) $(CURL_CFLAGS)
 daemon_libstaffsync_core_la_LIBADD = daemon/libstaffsync-base.la $(YAML_LIBS) $(SQLITE_LIBS) $(JANSSON_LIBS) $(SYSTEMD_LIBS) $(CURL_LIBS) $(LIBS) -lm
 
 sbin_PROGRAMS += staffsyncd
-staffsyncd_SOURCES = daemon/main.c
+staffsyncd_SOURCES = daemon/main.c daemon/service.c daemon/service.h
 staffsyncd_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(JANSSON_CFLAGS) $(SYSTEMD_CFLAGS)
 staffsyncd_LDADD = daemon/libstaffsync-core.la
 

@@ -29,7 +29,8 @@ static bool stderr_is_journal(void)
 void log_setup(void)
 {
 	const char *lvl = getenv("STAFFSYNC_LOG_LEVEL");
-	to_journal = stderr_is_journal();
+	const char *target = getenv("STAFFSYNC_LOG");
+	to_journal = target ? streq(target, "journal") : stderr_is_journal();
 	if (lvl && streq(lvl, "debug"))
 		max_level = LOG_DEBUG;
 }
@@ -51,14 +52,15 @@ static void emit(int priority, const char *const *fields, const char *fmt, va_li
 		fprintf(stderr, "%s%s\n", prefix[priority & 7], buf);
 		return;
 	}
-	struct iovec iov[24];
-	char msg[2100], prio[16];
+	struct iovec iov[32];
+	char msg[2100], prio[16], ident[64];
 	size_t n = 0;
 	snprintf(msg, sizeof msg, "MESSAGE=%s", buf);
 	snprintf(prio, sizeof prio, "PRIORITY=%d", priority);
 	iov[n++] = (struct iovec){ msg, strlen(msg) };
 	iov[n++] = (struct iovec){ prio, strlen(prio) };
-	iov[n++] = (struct iovec){ (char *)"SYSLOG_IDENTIFIER=staffsyncd", 28 };
+	snprintf(ident, sizeof ident, "SYSLOG_IDENTIFIER=%s", program_invocation_short_name);
+	iov[n++] = (struct iovec){ ident, strlen(ident) };
 	for (size_t i = 0; fields && fields[i] && n < ELEMENTSOF(iov); i++)
 		iov[n++] = (struct iovec){ (char *)fields[i], strlen(fields[i]) };
 	if (sd_journal_sendv(iov, (int)n) < 0)

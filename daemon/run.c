@@ -12,6 +12,7 @@
 #include "plan-print.h"
 #include "plan.h"
 #include "run.h"
+#include "run-log.h"
 #include "state.h"
 #include "util.h"
 
@@ -52,7 +53,14 @@ struct read_ctx {
 	const char *source;
 	unsigned long n;
 	int error;
+	const struct run_hooks *hooks;
 };
+
+/* The service's hook: a negative return stops the run (-ECANCELED). */
+static int run_progress(const struct run_hooks *h, const char *phase, unsigned long done)
+{
+	return h && h->progress ? h->progress(h->userdata, phase, done) : 0;
+}
 
 static int on_record(void *ud, const struct ss_record *r)
 {
@@ -74,6 +82,8 @@ static int on_record(void *ud, const struct ss_record *r)
 	mapping_clear(&m);
 	if (++c->n % PROGRESS_EVERY == 0)
 		log_info("source %s: %lu records read", c->source, c->n);
+	if (e >= 0 && c->n % RUN_PROGRESS_STEP == 0)
+		e = run_progress(c->hooks, c->source, c->n);
 	return e;
 }
 
@@ -105,7 +115,7 @@ static int read_source(struct config *cfg, size_t i, struct plan *plan, state *s
 	if (r < 0)
 		return r;
 	struct ss_read_request req = { .full = opt->full || !cursor, .cursor = cursor, .now = now };
-	struct read_ctx c = { cfg, plan, st, src->name, 0, 0 };
+	struct read_ctx c = { cfg, plan, st, src->name, 0, 0, opt->hooks };
 	r = src->plugin->source->read(src->instance, &req, on_record, &c, &sr->res);
 	if (r < 0)
 		return r;
@@ -206,6 +216,8 @@ static int run_plan(struct run *R)
 	_cleanup_free_ char *why = NULL;
 	for (size_t i = 0; i < cfg->n_sources; i++) {
 		int r = read_source(cfg, i, &R->plan, R->st, R->opt, R->now, &R->sr[i]);
+		if (r == -ECANCELED)
+			return r;
 		if (r < 0) {
 			log_error("source %s: %s", cfg->sources[i].name, strerror(-r));
 			return r;
@@ -253,18 +265,30 @@ static int run_gates(struct run *R)
 		fprintf(R->opt->out, "safety gate would stop this run: %s\n", v.reason);
 		return 1;
 	}
-	log_error("safety gate stopped run %ld, nothing was written: %s. "
-		  "Review the plan (staffsyncctl plan) and approve it with: staffsyncctl approve %ld",
-		  R->run_id, v.reason, R->run_id);
+	run_log_gate(R->run_id, v.reason);
 	fprintf(R->opt->out, "safety gate stopped run %ld: %s\n", R->run_id, v.reason);
 	finish_run(R->st, R->run_id, &R->plan, "gated", v.reason, 0);
 	return 1;
 }
 
+static int apply_progress(void *ud, unsigned long done, unsigned long total)
+{
+	const struct run *R = ud;
+	(void)total;
+	return run_progress(R->opt->hooks, "applying", done);
+}
+
 static int run_apply(struct run *R)
 {
 	struct apply_stats stats = {0};
-	int r = apply_plan(R->st, &R->cfg->target, &R->plan, R->run_id, R->now, &stats);
+	struct apply_progress progress = { apply_progress, R };
+	int r = apply_plan(R->st, &R->cfg->target, &R->plan, R->run_id, R->now, &progress, &stats);
+	if (r == -ECANCELED) {
+		log_notice("run %ld stopped between batches: %lu operations applied, the rest stays "
+			   "journaled for the next run", R->run_id, stats.done + stats.already);
+		finish_run(R->st, R->run_id, &R->plan, "stopped", "stopped while applying", stats.failed);
+		return RUN_EXIT_STOPPED;
+	}
 	if (r < 0) {
 		log_error("applying the plan failed: %s; what was not applied stays journaled", strerror(-r));
 		finish_run(R->st, R->run_id, &R->plan, "failed", strerror(-r), stats.failed);
@@ -275,24 +299,35 @@ static int run_apply(struct run *R)
 	bool bad = R->failed_source || stats.failed || stats.deferred;
 	const char *status = bad ? "failed" : R->incomplete ? "partial" : "ok";
 	finish_run(R->st, R->run_id, &R->plan, status, NULL, stats.failed + stats.deferred);
-	log_info("run %ld finished (%s): %zu operations, %lu applied, %lu already applied, %lu failed, %lu deferred",
-		 R->run_id, status, R->plan.n_ops, stats.done, stats.already, stats.failed, stats.deferred);
+	run_log_events(R->st, &R->plan, R->run_id);
+	run_log_finished(R->run_id, status, &R->plan, stats.done, stats.already, stats.failed, stats.deferred);
 	return bad ? RUN_EXIT_FAILED : R->incomplete ? RUN_EXIT_INCOMPLETE : RUN_EXIT_OK;
 }
 
 int run_once(struct config *cfg, const struct run_options *opt)
 {
 	struct run R = { .cfg = cfg, .opt = opt, .now = run_now() };
+	const struct run_hooks *h = opt->hooks;
 	int r, ret;
 	if ((r = run_prepare(&R)) < 0) {
 		ret = RUN_EXIT_FAILED;
 		goto out;
 	}
-	if ((r = run_plan(&R)) < 0) {
+	if ((r = run_plan(&R)) == -ECANCELED || (r >= 0 && run_progress(h, "applying", 0) < 0)) {
+		/* Stopped before the gates (an approval stays unused) and before
+		 * anything of the plan was journaled. */
+		log_notice("run %ld stopped before applying: nothing of it was written", R.run_id);
+		finish_run(R.st, R.run_id, &R.plan, "stopped", "the service was stopped", 0);
+		ret = RUN_EXIT_STOPPED;
+		goto out;
+	}
+	if (r < 0) {
 		finish_run(R.st, R.run_id, &R.plan, "failed", strerror(-r), 0);
 		ret = RUN_EXIT_FAILED;
 		goto out;
 	}
+	if (h && h->planned)
+		h->planned(h->userdata, R.run_id, &R.plan);
 	if (opt->json)
 		plan_print_json(opt->out, &R.plan);
 	else if (opt->dry_run)
@@ -310,6 +345,8 @@ int run_once(struct config *cfg, const struct run_options *opt)
 	else
 		ret = run_apply(&R);
 out:
+	if (h && h->finished)
+		h->finished(h->userdata, R.run_id, run_status_word(ret));
 	run_free(&R);
 	return ret;
 }
