@@ -313,7 +313,12 @@ int run_once(struct config *cfg, const struct run_options *opt)
 		ret = RUN_EXIT_FAILED;
 		goto out;
 	}
-	if ((r = run_plan(&R)) == -ECANCELED || (r >= 0 && run_progress(h, "applying", 0) < 0)) {
+	/* Planning only reads the state: one snapshot, one lock. */
+	r = state_read_begin(R.st);
+	if (r >= 0)
+		r = run_plan(&R);
+	state_read_end(R.st);
+	if (r == -ECANCELED || (r >= 0 && run_progress(h, "applying", 0) < 0)) {
 		/* Stopped before the gates (an approval stays unused) and before
 		 * anything of the plan was journaled. */
 		log_notice("run %ld stopped before applying: nothing of it was written", R.run_id);

@@ -199,6 +199,13 @@ int state_begin(state *st) { return st->db ? exec(st, "BEGIN IMMEDIATE") : 0; }
 int state_commit(state *st) { return st->db ? exec(st, "COMMIT") : 0; }
 int state_rollback(state *st) { return st->db ? exec(st, "ROLLBACK") : 0; }
 
+int state_read_begin(state *st) { return st->db ? exec(st, "BEGIN") : 0; }
+void state_read_end(state *st)
+{
+	if (st->db && !sqlite3_get_autocommit(st->db))
+		exec(st, "COMMIT");
+}
+
 /* A prepared statement, reset, bound from text arguments (NULL = SQL NULL). */
 static sqlite3_stmt *stmt(state *st, enum stmt_id id)
 {

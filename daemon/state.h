@@ -32,6 +32,10 @@ bool state_is_empty(state *st);
 int state_begin(state *st);
 int state_commit(state *st);
 int state_rollback(state *st);
+/* A read transaction: the lookups of planning see one snapshot and take no
+ * lock per statement. End it before writing. */
+int state_read_begin(state *st);
+void state_read_end(state *st);
 
 /* The memberships of one person (any status). */
 int state_person_members(state *st, const char *source, const char *person,
