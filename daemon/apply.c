@@ -21,16 +21,9 @@ struct apply_ctx {
 	int64_t now;
 };
 
-/* The configuration a target reference belongs to: run.c hands apply
- * &cfg->target. (A config parameter would be plainer; see invite-mail.h.) */
-static const struct config *config_of(const struct cfg_plugin_ref *target)
+static bool smtp_delivery(const struct config *cfg)
 {
-	return (const struct config *)((const char *)target - offsetof(struct config, target));
-}
-
-static bool smtp_delivery(const struct cfg_plugin_ref *target)
-{
-	return config_of(target)->accounts.invite_delivery == CFG_INVITE_SMTP;
+	return cfg->accounts.invite_delivery == CFG_INVITE_SMTP;
 }
 
 /* Queue the e-mail of an applied invite in the same transaction that marks
@@ -98,12 +91,13 @@ static void on_applied(void *ud, const struct ss_op *op, const struct ss_op_resu
 		c->error = r;
 }
 
-static int send_batches(state *st, const struct cfg_plugin_ref *target, struct plan_op **ops,
+static int send_batches(state *st, const struct config *cfg, struct plan_op **ops,
 			size_t n, int64_t now, const struct apply_progress *progress,
 			struct apply_stats *stats)
 {
+	const struct cfg_plugin_ref *target = &cfg->target;
 	const struct ss_target_ops *t = target->plugin->target;
-	struct apply_ctx c = { st, stats, 0, smtp_delivery(target), now };
+	struct apply_ctx c = { st, stats, 0, smtp_delivery(cfg), now };
 	for (size_t i = 0; i < n; i += BATCH) {
 		size_t end = i + BATCH < n ? i + BATCH : n;
 		int r = state_begin(st);
@@ -167,7 +161,7 @@ static int journal_all(state *st, struct plan *p, long run_id, struct plan_op **
 	return 0;
 }
 
-int apply_plan(state *st, const struct cfg_plugin_ref *target, struct plan *p,
+int apply_plan(state *st, const struct config *cfg, struct plan *p,
 	       long run_id, int64_t now, const struct apply_progress *progress,
 	       struct apply_stats *stats)
 {
@@ -178,11 +172,11 @@ int apply_plan(state *st, const struct cfg_plugin_ref *target, struct plan *p,
 		return r;
 	if ((r = journal_all(st, p, run_id, &ops, &n)) < 0)
 		return r;
-	if ((r = send_batches(st, target, ops, n, now, progress, stats)) < 0)
+	if ((r = send_batches(st, cfg, ops, n, now, progress, stats)) < 0)
 		return r;
 	/* Also what an interrupted run queued (apply_resume comes first). */
-	if (smtp_delivery(target))
-		return invite_mail_deliver(st, config_of(target), now);
+	if (smtp_delivery(cfg))
+		return invite_mail_deliver(st, cfg, now);
 	return 0;
 }
 
@@ -215,7 +209,7 @@ static int collect_pending(void *ud, long op_id, const char *payload)
 	return 0;
 }
 
-int apply_resume(state *st, const struct cfg_plugin_ref *target, int64_t now,
+int apply_resume(state *st, const struct config *cfg, int64_t now,
 		 struct apply_stats *stats)
 {
 	struct pending p = {0};
@@ -228,7 +222,7 @@ int apply_resume(state *st, const struct cfg_plugin_ref *target, int64_t now,
 		for (size_t i = 0; v && i < p.n; i++)
 			v[i] = &p.ops[i];
 		if (v)
-			r = send_batches(st, target, v, p.n, now, NULL, stats);
+			r = send_batches(st, cfg, v, p.n, now, NULL, stats);
 	}
 	struct plan tmp = { .ops = p.ops, .n_ops = p.n };
 	plan_free(&tmp);

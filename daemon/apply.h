@@ -23,12 +23,12 @@ struct apply_progress {
 };
 
 /* Returns 0, -ECANCELED when progress stopped it, or another negative errno. */
-int apply_plan(state *st, const struct cfg_plugin_ref *target, struct plan *p,
+int apply_plan(state *st, const struct config *cfg, struct plan *p,
 	       long run_id, int64_t now, const struct apply_progress *progress,
 	       struct apply_stats *stats);
 
 /* Re-send what an interrupted run journaled but did not finish. */
-int apply_resume(state *st, const struct cfg_plugin_ref *target, int64_t now,
+int apply_resume(state *st, const struct config *cfg, int64_t now,
 		 struct apply_stats *stats);
 
 /* The journal payload of an operation (JSON), and back. */

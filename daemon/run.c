@@ -195,7 +195,7 @@ static int run_prepare(struct run *R)
 	}
 	if (!R->opt->dry_run) {
 		struct apply_stats stats = {0};
-		if ((r = apply_resume(R->st, t, R->now, &stats)) < 0) {
+		if ((r = apply_resume(R->st, cfg, R->now, &stats)) < 0) {
 			log_error("cannot resume the interrupted run: %s", strerror(-r));
 			return r;
 		}
@@ -282,7 +282,7 @@ static int run_apply(struct run *R)
 {
 	struct apply_stats stats = {0};
 	struct apply_progress progress = { apply_progress, R };
-	int r = apply_plan(R->st, &R->cfg->target, &R->plan, R->run_id, R->now, &progress, &stats);
+	int r = apply_plan(R->st, R->cfg, &R->plan, R->run_id, R->now, &progress, &stats);
 	if (r == -ECANCELED) {
 		log_notice("run %ld stopped between batches: %lu operations applied, the rest stays "
 			   "journaled for the next run", R->run_id, stats.done + stats.already);
