@@ -167,7 +167,7 @@ int apply_plan(state *st, const struct config *cfg, struct plan *p,
 {
 	_cleanup_free_ struct plan_op **ops = NULL;
 	size_t n = 0;
-	int r = state_holds_replace(st, run_id);
+	int r = state_holds_clear(st);
 	if (r < 0)
 		return r;
 	if ((r = journal_all(st, p, run_id, &ops, &n)) < 0)

@@ -420,11 +420,18 @@ static int plan_new(struct plan *p, const struct person_ctx *c, const char *F,
 						     SS_STATUS_NO_ACCOUNT, 0, 0, p->now });
 }
 
+/* What the state records for a reactivated membership; the workspace
+ * restores its own status and the next run reads that. */
+static enum ss_status status_after_reactivation(unsigned long invites_sent)
+{
+	return invites_sent ? SS_STATUS_PENDING : SS_STATUS_NO_ACCOUNT;
+}
+
 static int plan_move(struct plan *p, const struct person_ctx *c, const char *F,
 		     const struct ss_member *want, const struct state_member *s)
 {
 	enum ss_status status = s->m.status == SS_STATUS_DEACTIVATED
-		? (s->invites_sent ? SS_STATUS_PENDING : SS_STATUS_NO_ACCOUNT) : s->m.status;
+		? status_after_reactivation(s->invites_sent) : s->m.status;
 	_cleanup_(ss_member_clear) struct ss_member other = {0};
 	int r = email_taken(p, F, want->email, c->r->id, &other);
 	if (r < 0)
@@ -467,7 +474,7 @@ static int plan_existing(struct plan *p, const struct person_ctx *c, const char 
 			/* Someone deactivated it in the workspace: respect that and say so. */
 			return add_hold(p, c->source, c->r->id, F,
 					"deactivated in the workspace outside staffsync; not reactivated");
-		status = invites ? SS_STATUS_PENDING : SS_STATUS_NO_ACCOUNT;
+		status = status_after_reactivation(invites);
 		r = add_op(p, &(struct op_spec){
 			.kind = SS_OP_REACTIVATE, .source = c->source, .person = c->r->id,
 			.facility = F, .member = want, .status = status, .invites_after = invites,
@@ -518,8 +525,7 @@ static int plan_membership(struct plan *p, const struct person_ctx *c, const str
 		return r;
 	if (r > 0)
 		return plan_existing(p, c, F, &want, s, &t);
-	if (s)   /* the workspace lost the row: put it back */
-		return plan_new(p, c, F, &want);
+	/* New, or (with s) the workspace lost the row: put it back. */
 	return plan_new(p, c, F, &want);
 }
 

@@ -52,7 +52,6 @@ struct read_ctx {
 	state *st;
 	const char *source;
 	unsigned long n;
-	int error;
 	const struct run_hooks *hooks;
 };
 
@@ -115,7 +114,7 @@ static int read_source(struct config *cfg, size_t i, struct plan *plan, state *s
 	if (r < 0)
 		return r;
 	struct ss_read_request req = { .full = opt->full || !cursor, .cursor = cursor, .now = now };
-	struct read_ctx c = { cfg, plan, st, src->name, 0, 0, opt->hooks };
+	struct read_ctx c = { cfg, plan, st, src->name, 0, opt->hooks };
 	r = src->plugin->source->read(src->instance, &req, on_record, &c, &sr->res);
 	if (r < 0)
 		return r;

@@ -652,10 +652,9 @@ int state_journal_pending(state *st, int (*fn)(void *ud, long op_id, const char 
 	return r;
 }
 
-int state_holds_replace(state *st, long run_id)
+int state_holds_clear(state *st)
 {
-	(void)run_id;
-	return exec(st, "DELETE FROM holds");   /* holds of the previous run only */
+	return exec(st, "DELETE FROM holds");   /* the holds table keeps the last run's only */
 }
 
 int state_hold_add(state *st, long run_id, const char *source, const char *person,

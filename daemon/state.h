@@ -105,6 +105,6 @@ int state_outbox_for_each(state *st, const char *which,
 int state_outbox_set(state *st, long id, const char *to, const char *error, int64_t now);
 
 /* Held persons of the last run, for staffsyncctl status/explain. */
-int state_holds_replace(state *st, long run_id);
+int state_holds_clear(state *st);
 int state_hold_add(state *st, long run_id, const char *source, const char *person,
 		   const char *facility, const char *reason);
