@@ -3,7 +3,9 @@
  * Active Directory specifics: objectGUID as its canonical string,
  * userAccountControl's ACCOUNTDISABLE bit, and range retrieval of
  * multi-valued attributes beyond the server's per-attribute limit (1,500
- * member values), so that a large group is never silently cut.
+ * member values), so that a large group is never silently cut. With
+ * range_size set the plugin asks for every range itself (Samba sends all
+ * values at once unless asked for a range: it has no MaxValRange).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -46,27 +48,39 @@ bool ad_account_disabled(const struct berval *uac)
 	return (strtoll(num, NULL, 10) & UF_ACCOUNTDISABLE) != 0;
 }
 
-/* "member;range=1500-2999" -> 2999 in *last (-1 for "*", the final range). */
-static bool parse_range(const char *name, const char *attr, long *last)
+/* "member;range=1500-2999" -> 1500 in *first, 2999 in *last (-1 for "*",
+ * the final range). */
+static bool parse_range(const char *name, const char *attr, long *first, long *last)
 {
 	size_t n = strlen(attr);
 	if (strncasecmp(name, attr, n) != 0 || strncasecmp(name + n, ";range=", 7) != 0)
 		return false;
-	const char *dash = strchr(name + n + 7, '-');
-	if (!dash)
+	char *dash = NULL;
+	*first = strtol(name + n + 7, &dash, 10);
+	if (dash == name + n + 7 || *dash != '-')
 		return false;
 	*last = streq(dash + 1, "*") ? -1 : strtol(dash + 1, NULL, 10);
 	return true;
 }
 
+/* The values of the range that continues the *n read so far; a range that
+ * starts elsewhere or does not move on (a server that changed its mind, a
+ * group that changed between two requests) is -EIO: counting on it could
+ * drop or double members. */
 static int append_values(LDAP *ld, LDAPMessage *entry, const char *attr, struct berval ***all,
 			 size_t *n, long *last)
 {
 	BerElement *ber = NULL;
-	bool found = false;
+	bool found = false, continues = false;
+	long first = 0;
 	for (char *a = ldap_first_attribute(ld, entry, &ber); a; a = ldap_next_attribute(ld, entry, ber)) {
-		if (!found && parse_range(a, attr, last)) {
+		if (!found && parse_range(a, attr, &first, last)) {
 			found = true;
+			continues = first == (long)*n && (*last < 0 || *last >= first);
+			if (!continues) {
+				ldap_memfree(a);
+				break;
+			}
 			struct berval **v = ldap_get_values_len(ld, entry, a);
 			size_t k = v ? (size_t)ldap_count_values_len(v) : 0;
 			struct berval **grown = realloc(*all, (*n + k + 1) * sizeof(**all));
@@ -85,7 +99,7 @@ static int append_values(LDAP *ld, LDAPMessage *entry, const char *attr, struct 
 		ldap_memfree(a);
 	}
 	ber_free(ber, 0);
-	return found ? 0 : -EIO;
+	return found && continues ? 0 : -EIO;
 }
 
 int ad_range_complete(LDAP *ld, const struct ldap_source *src, const char *dn,
@@ -98,7 +112,10 @@ int ad_range_complete(LDAP *ld, const struct ldap_source *src, const char *dn,
 	struct timeval tv = dir_timeval(src->timeout);
 	while (r >= 0 && last >= 0) {
 		char want[128];
-		snprintf(want, sizeof want, "%s;range=%ld-*", attr, last + 1);
+		if (src->range_size > 0)
+			snprintf(want, sizeof want, "%s;range=%ld-%ld", attr, last + 1, last + src->range_size);
+		else
+			snprintf(want, sizeof want, "%s;range=%ld-*", attr, last + 1);
 		char *attrs[] = { want, NULL };
 		LDAPMessage *res = NULL;
 		int rc = ldap_search_ext_s(ld, dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 0,

@@ -44,6 +44,7 @@ struct ldap_settings {
 	char *group_filter;
 	bool nested_groups;
 	unsigned long page_size;
+	unsigned long range_size;
 	uint64_t timeout;
 	int incremental;
 	const yaml_node_t *disabled_when;
@@ -69,6 +70,7 @@ static const struct ss_conf_key ldap_keys[] = {
 	K("group_filter", SS_CONF_STRING, group_filter, false, NULL),
 	K("nested_groups", SS_CONF_BOOL, nested_groups, false, NULL),
 	K("page_size", SS_CONF_UINT, page_size, false, NULL),
+	K("range_size", SS_CONF_UINT, range_size, false, NULL),
 	K("timeout", SS_CONF_DURATION, timeout, false, NULL),
 	K("incremental", SS_CONF_ENUM, incremental, false, incrementals),
 	K("disabled_when", SS_CONF_NODE, disabled_when, false, NULL),
@@ -100,6 +102,7 @@ void ldap_source_free(struct ldap_source *src)
 	free(src->name); free(src->ca_file); free(src->bind_dn); free(src->password_file);
 	free(src->bind_credential); free(src->sasl_mech); free(src->filter);
 	free(src->group_base_dn); free(src->group_filter); free(src->disabled_attr);
+	free(src->member_request);
 	free(src);
 }
 
@@ -279,6 +282,28 @@ static int take_strings(const struct ss_host *host, ss_conf *conf, struct ldap_s
 	return 0;
 }
 
+/* range_size asks for a group's member values in explicit ranges, which
+ * only Active Directory understands: slapd would take "member;range=0-499"
+ * for an unknown attribute and send no members at all, silently. */
+static int take_range_size(const struct ss_host *host, ss_conf *conf, const yaml_node_t *node,
+			   unsigned long range_size, struct ldap_source *src)
+{
+	const yaml_node_t *at = host->conf_get(conf, node, "range_size");
+	if (range_size > 100000 || (range_size > 0 && !dialect_is_ad(src))) {
+		host->conf_error(conf, at, range_size > 100000 ?
+				 "range_size: between 0 (as the server sends them) and 100000 member values" :
+				 "range_size: only for dialect: ad (range retrieval is Active Directory's)");
+		return 1;
+	}
+	src->range_size = (int)range_size;
+	char buf[64];
+	if (range_size > 0)
+		snprintf(buf, sizeof buf, "member;range=0-%lu", range_size - 1);
+	if (!(src->member_request = strdup(range_size > 0 ? buf : "member")))
+		return -ENOMEM;
+	return 0;
+}
+
 static const int scope_values[] = { LDAP_SCOPE_SUBTREE, LDAP_SCOPE_ONELEVEL, LDAP_SCOPE_BASE };
 
 int ldap_settings_open(const struct ss_host *host, ss_conf *conf, const yaml_node_t *node,
@@ -322,6 +347,10 @@ int ldap_settings_open(const struct ss_host *host, ss_conf *conf, const yaml_nod
 			errors++;
 		}
 		src->page_size = (int)s.page_size;
+		r = take_range_size(host, conf, node, s.range_size, src);
+	}
+	if (r >= 0) {
+		errors += r;
 		r = take_strings(host, conf, &s, src);
 	}
 	if (r >= 0)

@@ -19,6 +19,7 @@
 #include "util.h"
 
 #define SECRET_MAX 4096
+#define READAHEAD_BYTES (64 * 1024)
 
 struct timeval dir_timeval(uint64_t usec)
 {
@@ -129,6 +130,27 @@ static int do_bind(LDAP *ld, const struct ldap_source *src, const char *uri, cha
 		return -EACCES;
 	}
 	return 0;
+}
+
+/* Below TLS, read the socket in large chunks: slapd writes every entry as
+ * its own TLS record, and libldap would otherwise poll and read twice per
+ * entry (record header, then body). With a buffer underneath, one read
+ * serves dozens of entries. Only on an established connection: a layer
+ * added before libldap's TCP provider would end up below it. Several
+ * messages then often arrive in one ldap_result chain, which this source
+ * handles (ldap-sync.c does not use libldap's ldap_sync API for that). */
+void dir_readahead(LDAP *ld)
+{
+	Sockbuf *sb = NULL;
+	ber_socket_t fd = -1;
+	ber_len_t size = READAHEAD_BYTES;
+	if (ldap_get_option(ld, LDAP_OPT_DESC, &fd) != LDAP_OPT_SUCCESS || fd < 0 ||
+	    ldap_get_option(ld, LDAP_OPT_SOCKBUF, &sb) != LDAP_OPT_SUCCESS || !sb)
+		return;
+	/* On failure (no memory for the buffer) the layer is taken out again:
+	 * slower, not wrong. */
+	if (ber_sockbuf_add_io(sb, &ber_sockbuf_io_readahead, LBER_SBIOD_LEVEL_PROVIDER, &size) < 0)
+		ber_sockbuf_remove_io(sb, &ber_sockbuf_io_readahead, LBER_SBIOD_LEVEL_PROVIDER);
 }
 
 static int connect_one(const struct ldap_source *src, const char *uri, LDAP **ret, char *why, size_t size)

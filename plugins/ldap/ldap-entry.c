@@ -16,13 +16,23 @@
 #include "ldap-source.h"
 #include "util.h"
 
+/* The entry's texts, bump-allocated: one block kept from entry to entry,
+ * so that a listing does not malloc and free every value. A block that
+ * fills up is set aside (freed at the next entry) for a bigger one. */
+struct text_arena {
+	char *block;
+	size_t used, size;
+	char **retired;              /* NULL-terminated */
+};
+
 struct entry_builder {
 	const struct ldap_source *src;
 	struct group_graph *groups;
-	char **strings;              /* this entry's copies */
+	struct text_arena texts;     /* this entry's copies */
+	json_t *emitted;             /* ids emitted so far, when asked to emit each once */
+	unsigned long with_memberof; /* entries that had direct-membership values */
 	struct ss_attr *attrs;
 	size_t n_attrs, attrs_cap;
-	const char ***values;        /* one array per attribute */
 	char origin[512];
 };
 
@@ -38,13 +48,45 @@ int entry_builder_new(const struct ldap_source *src, struct group_graph *groups,
 	return 0;
 }
 
+static void arena_reset(struct text_arena *a)
+{
+	lstrv_free(a->retired);
+	a->retired = NULL;
+	a->used = 0;
+}
+
+static char *arena_alloc(struct text_arena *a, size_t n)
+{
+	n = (n + 7) & ~(size_t)7;   /* the next one stays aligned for pointers */
+	if (a->used + n > a->size) {
+		size_t size = a->size ? a->size * 2 : 16384;
+		while (size < n)
+			size *= 2;
+		char *block = malloc(size);
+		size_t k = 0;
+		while (a->retired && a->retired[k])
+			k++;
+		char **retired = block ? realloc(a->retired, (k + 2) * sizeof(char *)) : NULL;
+		if (!retired) {
+			free(block);
+			return NULL;
+		}
+		retired[k] = a->block;   /* NULL the first time: the list stays empty */
+		retired[k + 1] = NULL;
+		a->retired = retired;
+		a->block = block;
+		a->size = size;
+		a->used = 0;
+	}
+	char *p = a->block + a->used;
+	a->used += n;
+	return p;
+}
+
 static void builder_reset(struct entry_builder *b)
 {
-	for (size_t i = 0; i < b->n_attrs; i++)
-		free(b->values[i]);
 	b->n_attrs = 0;
-	lstrv_free(b->strings);
-	b->strings = NULL;
+	arena_reset(&b->texts);
 }
 
 void entry_builder_free(struct entry_builder *b)
@@ -52,9 +94,33 @@ void entry_builder_free(struct entry_builder *b)
 	if (!b)
 		return;
 	builder_reset(b);
+	json_decref(b->emitted);
+	free(b->texts.block);
 	free(b->attrs);
-	free(b->values);
 	free(b);
+}
+
+int entry_builder_once(struct entry_builder *b)
+{
+	if (!b->emitted && !(b->emitted = json_object()))
+		return -ENOMEM;
+	return 0;
+}
+
+unsigned long entry_builder_memberof_count(const struct entry_builder *b)
+{
+	return b->with_memberof;
+}
+
+/* With entry_builder_once: whether the id was emitted already (else it is
+ * noted now). */
+static int already_emitted(struct entry_builder *b, const char *id)
+{
+	if (!b->emitted)
+		return 0;
+	if (json_object_get(b->emitted, id))
+		return 1;
+	return json_object_set_new(b->emitted, id, json_true()) < 0 ? -ENOMEM : 0;
 }
 
 static bool valid_utf8(const unsigned char *s, size_t n)
@@ -78,30 +144,33 @@ static bool is_guid_attr(const char *name)
 	return strcasecmp(name, "objectGUID") == 0;
 }
 
-/* A value as text (kept in b->strings). NULL on ENOMEM. */
+/* A value as text (in the entry's arena). NULL on ENOMEM. */
 static const char *value_text(struct entry_builder *b, const char *attr, const struct berval *v)
 {
+	static const char hex[] = "0123456789abcdef";
 	char buf[64];
-	_cleanup_free_ char *text = NULL;
+	struct berval guid;
 	if (is_guid_attr(attr) && ad_guid_to_string(v, buf, sizeof buf) == 0) {
-		text = strdup(buf);
-	} else if (valid_utf8((const unsigned char *)v->bv_val, v->bv_len)) {
-		text = strndup(v->bv_val, v->bv_len);
-	} else {
-		static const char hex[] = "0123456789abcdef";
-		text = malloc(4 + 2 * v->bv_len + 1);
-		if (text) {
-			char *p = stpcpy(text, "hex:");
-			for (size_t i = 0; i < v->bv_len; i++) {
-				*p++ = hex[(unsigned char)v->bv_val[i] >> 4];
-				*p++ = hex[(unsigned char)v->bv_val[i] & 15];
-			}
-			*p = '\0';
+		guid = (struct berval){ strlen(buf), buf };
+		v = &guid;
+	} else if (!valid_utf8((const unsigned char *)v->bv_val, v->bv_len)) {
+		char *text = arena_alloc(&b->texts, 4 + 2 * v->bv_len + 1);
+		if (!text)
+			return NULL;
+		char *p = stpcpy(text, "hex:");
+		for (size_t i = 0; i < v->bv_len; i++) {
+			*p++ = hex[(unsigned char)v->bv_val[i] >> 4];
+			*p++ = hex[(unsigned char)v->bv_val[i] & 15];
 		}
+		*p = '\0';
+		return text;
 	}
-	if (!text || lstrv_push(&b->strings, text) < 0)
-		return NULL;
-	return b->strings[lstrv_length(b->strings) - 1];
+	char *text = arena_alloc(&b->texts, v->bv_len + 1);
+	if (text) {
+		memcpy(text, v->bv_val, v->bv_len);
+		text[v->bv_len] = '\0';
+	}
+	return text;
 }
 
 static int grow_attrs(struct entry_builder *b)
@@ -113,10 +182,6 @@ static int grow_attrs(struct entry_builder *b)
 	if (!a)
 		return -ENOMEM;
 	b->attrs = a;
-	const char ***v = realloc(b->values, cap * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	b->values = v;
 	b->attrs_cap = cap;
 	return 0;
 }
@@ -130,16 +195,14 @@ static int take_attribute(struct entry_builder *b, const struct berval *name, co
 	size_t k = 0;
 	while (v && v[k].bv_val)
 		k++;
-	const char **texts = calloc(k + 1, sizeof(*texts));
+	const char **texts = (const char **)arena_alloc(&b->texts, (k + 1) * sizeof(*texts));
 	const char *n = texts ? value_text(b, "", name) : NULL;
 	for (size_t i = 0; n && i < k; i++)
 		if (!(texts[i] = value_text(b, n, &v[i])))
 			n = NULL;
-	if (!n) {
-		free(texts);
+	if (!n)
 		return -ENOMEM;
-	}
-	b->values[b->n_attrs] = texts;
+	texts[k] = NULL;
 	b->attrs[b->n_attrs++] = (struct ss_attr){ .name = n, .values = texts };
 	return 0;
 }
@@ -220,9 +283,13 @@ int entry_emit(struct entry_builder *b, LDAP *ld, LDAPMessage *e,
 		*skip_reason = "an entry has no value for the id attribute";
 		return 0;
 	}
+	if ((r = already_emitted(b, id)) != 0)
+		return r < 0 ? r : 2;
 	const char *const *groups = NULL;
 	if (r >= 0) {
 		const struct ss_attr *memberof = find_attr(b, b->src->attrs[LF_GROUPS]);
+		if (memberof && memberof->values[0])
+			b->with_memberof++;
 		r = group_graph_user_groups(b->groups, dn, memberof ? memberof->values : NULL, &groups);
 	}
 	const struct ss_attr *fac = find_attr(b, b->src->attrs[LF_FACILITY]);

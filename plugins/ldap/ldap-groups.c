@@ -13,58 +13,16 @@
  * range retrieval; a range that cannot be read makes the listing incomplete.
  * DNs are compared in normalised form (ldap_dn_normalize, then lower case).
  */
-#include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/types.h>
 
+#include "ldap-groups.h"
 #include "ldap-source.h"
 #include "util.h"
-
-struct group {
-	char *dn;
-	char *cn;
-	size_t *parents;
-	size_t n_parents;
-	size_t *closure;             /* itself first, then its ancestors */
-	size_t n_closure;
-};
-
-struct group_graph {
-	const struct ldap_source *src;
-	struct group *groups;
-	size_t n, cap;
-	json_t *by_dn;               /* normalised DN -> index */
-	json_t *member_of;           /* normalised member DN -> [group index, ...] */
-	unsigned *mark;              /* per group: generation last added */
-	unsigned generation;
-	const char **out;            /* the last answer */
-	size_t out_cap;
-	char **scratch;              /* strings of the last answer not owned by the graph */
-	bool range_failed;
-};
-
-/* A DN in the one form comparisons use. malloc'd; NULL on ENOMEM. */
-static char *dn_key(const char *dn)
-{
-	char *norm = NULL;
-	if (ldap_dn_normalize(dn, LDAP_DN_FORMAT_LDAP, &norm, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS || !norm)
-		norm = NULL;
-	char *key = lstr_lower(norm ? norm : dn);
-	ldap_memfree(norm);
-	return key;
-}
-
-/* The value of a DN's first RDN: "cn=Surgeons,ou=groups,..." -> "Surgeons". */
-static char *dn_first_value(const char *dn)
-{
-	LDAPDN parsed = NULL;
-	char *v = NULL;
-	if (ldap_str2dn(dn, &parsed, LDAP_DN_FORMAT_LDAP) == LDAP_SUCCESS && parsed && parsed[0] && parsed[0][0])
-		v = strndup(parsed[0][0]->la_value.bv_val, parsed[0][0]->la_value.bv_len);
-	ldap_dnfree(parsed);
-	return v;
-}
 
 void group_graph_free(struct group_graph *g)
 {
@@ -76,26 +34,53 @@ void group_graph_free(struct group_graph *g)
 	}
 	free(g->groups);
 	json_decref(g->by_dn);
-	json_decref(g->member_of);
-	free(g->mark);
+	free(g->keys);
+	free(g->refs);
 	free(g->out);
 	lstrv_free(g->scratch);
 	free(g);
 }
 
+/* Append bytes to the key buffer; the offset where they start, or -ENOMEM. */
+static ssize_t keys_append(struct group_graph *g, const char *text, size_t n)
+{
+	if (g->keys_len + n + 1 > g->keys_cap) {
+		size_t cap = g->keys_cap ? g->keys_cap * 2 : 65536;
+		while (cap < g->keys_len + n + 1)
+			cap *= 2;
+		char *grown = realloc(g->keys, cap);
+		if (!grown)
+			return -ENOMEM;
+		g->keys = grown;
+		g->keys_cap = cap;
+	}
+	size_t at = g->keys_len;
+	memcpy(g->keys + at, text, n);
+	g->keys[at + n] = '\0';
+	g->keys_len += n + 1;
+	return (ssize_t)at;
+}
+
 static int note_member(struct group_graph *g, const struct berval *v, size_t group)
 {
 	_cleanup_free_ char *raw = strndup(v->bv_val, v->bv_len);
-	_cleanup_free_ char *key = raw ? dn_key(raw) : NULL;
+	_cleanup_free_ char *key = raw ? dir_dn_key(raw) : NULL;
 	if (!key)
 		return -ENOMEM;
-	json_t *list = json_object_get(g->member_of, key);
-	if (!list) {
-		list = json_array();
-		if (!list || json_object_set_new(g->member_of, key, list) < 0)
+	if (g->n_refs == g->refs_cap) {
+		size_t cap = g->refs_cap ? g->refs_cap * 2 : 1024;
+		struct member_ref *grown = realloc(g->refs, cap * sizeof(*grown));
+		if (!grown)
 			return -ENOMEM;
+		g->refs = grown;
+		g->refs_cap = cap;
 	}
-	return json_array_append_new(list, json_integer((json_int_t)group)) < 0 ? -ENOMEM : 0;
+	ssize_t at = keys_append(g, key, strlen(key));
+	if (at < 0)
+		return (int)at;
+	g->refs[g->n_refs++] = (struct member_ref){ .key = (size_t)at, .group = group };
+	g->refs_sorted = false;
+	return 0;
 }
 
 /* member values, completed with range retrieval when the server cut them. */
@@ -119,6 +104,15 @@ static int group_members(struct group_graph *g, LDAP *ld, LDAPMessage *e, const 
 	return 0;
 }
 
+/* The group's name: its cn, or the value of its DN's first RDN. */
+char *group_entry_cn(LDAP *ld, LDAPMessage *e, const char *dn)
+{
+	struct berval **cn = ldap_get_values_len(ld, e, "cn");
+	char *name = cn && cn[0] ? strndup(cn[0]->bv_val, cn[0]->bv_len) : dir_dn_first_value(dn);
+	ldap_value_free_len(cn);
+	return name;
+}
+
 static int add_group(void *userdata, LDAP *ld, LDAPMessage *e)
 {
 	struct group_graph *g = userdata;
@@ -135,10 +129,8 @@ static int add_group(void *userdata, LDAP *ld, LDAPMessage *e)
 		return -ENOMEM;
 	struct group *gr = &g->groups[g->n];
 	*gr = (struct group){ .dn = strdup(dn) };
-	struct berval **cn = ldap_get_values_len(ld, e, "cn");
-	gr->cn = cn && cn[0] ? strndup(cn[0]->bv_val, cn[0]->bv_len) : dn_first_value(dn);
-	ldap_value_free_len(cn);
-	_cleanup_free_ char *key = dn_key(dn);
+	gr->cn = group_entry_cn(ld, e, dn);
+	_cleanup_free_ char *key = dir_dn_key(dn);
 	struct berval **members = NULL;
 	int r = group_members(g, ld, e, dn, &members);
 	ldap_memfree(dn);
@@ -155,22 +147,31 @@ static int add_group(void *userdata, LDAP *ld, LDAPMessage *e)
 	return r;
 }
 
+/* The groups that are members of groups: each member value looked up
+ * among the groups' DNs, counted first so that every parent list is one
+ * allocation. */
 static int link_parents(struct group_graph *g)
 {
-	for (size_t i = 0; i < g->n; i++) {
-		_cleanup_free_ char *key = dn_key(g->groups[i].dn);
-		if (!key)
-			return -ENOMEM;
-		json_t *list = json_object_get(g->member_of, key);
-		size_t k = json_array_size(list);
-		if (k == 0)
-			continue;
-		if (!(g->groups[i].parents = calloc(k, sizeof(size_t))))
-			return -ENOMEM;
-		for (size_t j = 0; j < k; j++)
-			g->groups[i].parents[g->groups[i].n_parents++] =
-				(size_t)json_integer_value(json_array_get(list, j));
+	_cleanup_free_ size_t *child = calloc(g->n_refs + 1, sizeof(size_t));
+	if (!child)
+		return -ENOMEM;
+	for (size_t i = 0; i < g->n_refs; i++) {
+		json_t *idx = json_object_get(g->by_dn, g->keys + g->refs[i].key);
+		child[i] = idx ? (size_t)json_integer_value(idx) : SIZE_MAX;
+		if (idx)
+			g->groups[child[i]].n_parents++;
 	}
+	for (size_t i = 0; i < g->n; i++) {
+		struct group *gr = &g->groups[i];
+		if (gr->n_parents > 0 && !(gr->parents = calloc(gr->n_parents, sizeof(size_t))))
+			return -ENOMEM;
+		gr->n_parents = 0;
+	}
+	for (size_t i = 0; i < g->n_refs; i++)
+		if (child[i] != SIZE_MAX) {
+			struct group *gr = &g->groups[child[i]];
+			gr->parents[gr->n_parents++] = g->refs[i].group;
+		}
 	return 0;
 }
 
@@ -197,6 +198,10 @@ static int close_group(struct group_graph *g, size_t start, bool *visited, size_
 			}
 		}
 	}
+	/* Room was made for every group; most closures are a handful. */
+	size_t *fit = realloc(gr->closure, gr->n_closure * sizeof(size_t));
+	if (fit)
+		gr->closure = fit;
 	return 0;
 }
 
@@ -222,11 +227,10 @@ int group_graph_load(LDAP *ld, const struct ldap_source *src, struct group_graph
 		return -ENOMEM;
 	g->src = src;
 	g->by_dn = json_object();
-	g->member_of = json_object();
-	int r = g->by_dn && g->member_of ? 0 : -ENOMEM;
+	int r = g->by_dn ? 0 : -ENOMEM;
 	*out = (struct search_outcome){ .complete = true };
 	if (r >= 0 && src->group_base_dn) {
-		char *attrs[] = { "cn", "member", "uniqueMember", NULL };
+		char *attrs[] = { "cn", src->member_request, "uniqueMember", NULL };
 		r = dir_paged_search(ld, src, src->group_base_dn, LDAP_SCOPE_SUBTREE, src->group_filter,
 				      attrs, NULL, add_group, g, out);
 	}
@@ -239,13 +243,29 @@ int group_graph_load(LDAP *ld, const struct ldap_source *src, struct group_graph
 		r = link_parents(g);
 	if (r >= 0)
 		r = compute_closures(g);
-	if (r >= 0 && !(g->mark = calloc(g->n + 1, sizeof(unsigned))))
-		r = -ENOMEM;
 	if (r < 0) {
 		group_graph_free(g);
 		return r;
 	}
 	*ret = g;
+	return 0;
+}
+
+int group_graph_nesting(const struct group_graph *g, json_t **ret)
+{
+	_cleanup_(json_decrefp) json_t *nesting = json_object();
+	if (!nesting)
+		return -ENOMEM;
+	for (size_t child = 0; child < g->n; child++)
+		for (size_t p = 0; p < g->groups[child].n_parents; p++) {
+			_cleanup_free_ char *key = dir_dn_key(g->groups[g->groups[child].parents[p]].dn);
+			json_t *list = key ? json_object_get(nesting, key) : NULL;
+			if (key && !list && (!(list = json_array()) || json_object_set_new(nesting, key, list) < 0))
+				return -ENOMEM;
+			if (!key || json_array_append_new(list, json_string(g->groups[child].dn)) < 0)
+				return -ENOMEM;
+		}
+	*ret = json_incref(nesting);
 	return 0;
 }
 
@@ -264,14 +284,17 @@ static int out_push(struct group_graph *g, size_t *n, const char *s)
 	return 0;
 }
 
-static int add_closure(struct group_graph *g, size_t group, size_t *n)
+int group_add_closure(struct group_graph *g, size_t group, size_t *n)
 {
+	int lr = g->ld ? lazy_closure(g, group) : 0;
+	if (lr < 0)
+		return lr;
 	const struct group *gr = &g->groups[group];
 	for (size_t i = 0; i < gr->n_closure; i++) {
 		size_t c = gr->closure[i];
-		if (g->mark[c] == g->generation)
+		if (g->groups[c].mark == g->generation)
 			continue;
-		g->mark[c] = g->generation;
+		g->groups[c].mark = g->generation;
 		int r = out_push(g, n, g->groups[c].cn);
 		if (r >= 0)
 			r = out_push(g, n, g->groups[c].dn);
@@ -284,7 +307,7 @@ static int add_closure(struct group_graph *g, size_t group, size_t *n)
 /* A memberOf value naming a group outside group_base_dn: its cn and DN as they are. */
 static int add_unknown(struct group_graph *g, const char *dn, size_t *n)
 {
-	char *cn = dn_first_value(dn);
+	char *cn = dir_dn_first_value(dn);
 	int r = cn ? lstrv_push(&g->scratch, cn) : 0;
 	free(cn);
 	if (r >= 0 && cn)
@@ -300,15 +323,54 @@ static int add_memberof(struct group_graph *g, const char *const *memberof, size
 {
 	for (size_t i = 0; memberof[i]; i++) {
 		const char *dn = memberof[i];
-		_cleanup_free_ char *key = dn_key(dn);
+		_cleanup_free_ char *key = dir_dn_key(dn);
 		if (!key)
 			return -ENOMEM;
-		json_t *idx = json_object_get(g->by_dn, key);
-		int r = idx ? add_closure(g, (size_t)json_integer_value(idx), n) : add_unknown(g, dn, n);
+		ssize_t idx = -1;
+		int r = group_index(g, dn, key, &idx);
+		if (r >= 0)
+			r = idx >= 0 ? group_add_closure(g, (size_t)idx, n) : add_unknown(g, dn, n);
 		if (r < 0)
 			return r;
 	}
 	return 0;
+}
+
+static int cmp_ref(const void *a, const void *b, void *keys)
+{
+	const struct member_ref *x = a, *y = b;
+	int c = strcmp((const char *)keys + x->key, (const char *)keys + y->key);
+	return c ? c : (x->group > y->group) - (x->group < y->group);
+}
+
+/* The first ref whose key is not below key (refs sorted). */
+static size_t refs_lower_bound(const struct group_graph *g, const char *key)
+{
+	size_t lo = 0, hi = g->n_refs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(g->keys + g->refs[mid].key, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The groups whose member values name the user. */
+static int add_member_values(struct group_graph *g, const char *user_dn, size_t *n)
+{
+	_cleanup_free_ char *key = dir_dn_key(user_dn);
+	if (!key)
+		return -ENOMEM;
+	if (!g->refs_sorted) {
+		qsort_r(g->refs, g->n_refs, sizeof(*g->refs), cmp_ref, g->keys);
+		g->refs_sorted = true;
+	}
+	int r = 0;
+	for (size_t i = refs_lower_bound(g, key); r >= 0 && i < g->n_refs && streq(g->keys + g->refs[i].key, key); i++)
+		r = group_add_closure(g, g->refs[i].group, n);
+	return r;
 }
 
 int group_graph_user_groups(struct group_graph *g, const char *user_dn,
@@ -320,17 +382,14 @@ int group_graph_user_groups(struct group_graph *g, const char *user_dn,
 	lstrv_free(g->scratch);
 	g->scratch = NULL;
 	if (++g->generation == 0) {
-		memset(g->mark, 0, (g->n + 1) * sizeof(unsigned));
+		for (size_t i = 0; i < g->n; i++)
+			g->groups[i].mark = 0;
 		g->generation = 1;
 	}
 	if (r >= 0 && memberof && memberof[0]) {
 		r = add_memberof(g, memberof, &n);
 	} else if (r >= 0) {
-		_cleanup_free_ char *key = dn_key(user_dn);
-		json_t *list = key ? json_object_get(g->member_of, key) : NULL;
-		r = key ? 0 : -ENOMEM;
-		for (size_t i = 0; r >= 0 && i < json_array_size(list); i++)
-			r = add_closure(g, (size_t)json_integer_value(json_array_get(list, i)), &n);
+		r = g->ld ? lazy_member_values(g, user_dn, &n) : add_member_values(g, user_dn, &n);
 	}
 	if (r < 0)
 		return r;

@@ -6,7 +6,11 @@ plugins_ldap_ldap_la_SOURCES = \
 	plugins/ldap/ldap-conn.c \
 	plugins/ldap/ldap-paged.c \
 	plugins/ldap/ldap-entry.c \
+	plugins/ldap/ldap-dn.c \
+	plugins/ldap/ldap-groups.h \
 	plugins/ldap/ldap-groups.c \
+	plugins/ldap/ldap-groups-lazy.c \
+	plugins/ldap/ldap-members.c \
 	plugins/ldap/ldap-ad.c \
 	plugins/ldap/ldap-sync.c \
 	plugins/ldap/ldap-usn.c \
@@ -26,7 +30,8 @@ tests_ldap_test_ldap_units_LDADD = daemon/libstaffsync-base.la $(CMOCKA_LIBS) $(
 LDAP_TESTS = \
 	tests/ldap/openldap-full.sh \
 	tests/ldap/openldap-failures.sh \
+	tests/ldap/openldap-cut-listings.sh \
 	tests/ldap/samba-ad.sh
 TESTS += $(LDAP_TESTS)
-EXTRA_DIST += $(LDAP_TESTS) tests/ldap/lib.sh tests/ldap/kill-proxy.py tests/ldap/silent-server.py \
+EXTRA_DIST += $(LDAP_TESTS) tests/ldap/lib.sh tests/ldap/kill-proxy.py tests/ldap/silent-server.py tests/ldap/ldap-proxy.py \
 	tests/bench/bench-ldap.sh plugins/ldap/README.md

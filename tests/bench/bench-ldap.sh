@@ -20,7 +20,7 @@ set -eu
 [ $# -ge 1 ] && top_builddir=$(cd "$1" && pwd)
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 export top_srcdir top_builddir
-STAFFSYNC_PLUGIN_PATH=$top_builddir/plugins/csv/.libs:$top_builddir/plugins/sqlite/.libs
+STAFFSYNC_PLUGIN_PATH=$top_builddir/plugins/csv/.libs:$top_builddir/plugins/sqlite/.libs:$top_builddir/plugins/smtp/.libs
 export STAFFSYNC_PLUGIN_PATH
 set +u
 # shellcheck source=../ldap/lib.sh
@@ -74,7 +74,7 @@ YAML
 
 now() { date +%s.%N; }
 TIME=
-[ -x /usr/bin/time ] && TIME="/usr/bin/time -f %M -o $T/rss"
+[ -x /usr/bin/time ] && TIME="/usr/bin/time -f %M:%U:%S -o $T/rss"
 measure() {  # NAME CMD...: prints and records seconds in $T/NAME.s
 	name=$1
 	shift
@@ -83,7 +83,8 @@ measure() {  # NAME CMD...: prints and records seconds in $T/NAME.s
 	end=$(now)
 	awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f\n", b - a }' >"$T/$name.s"
 	rss=
-	[ -z "$TIME" ] || [ ! -f "$T/rss" ] || rss=" peak RSS $(cat "$T/rss") KiB"
+	[ -z "$TIME" ] || [ ! -f "$T/rss" ] ||
+		rss=$(awk -F: '{ printf " peak RSS %s KiB, cpu %.2f s (user %s, sys %s)", $1, $2 + $3, $2, $3 }' "$T/rss")
 	rm -f "$T/rss"
 	echo "# $name: $(cat "$T/$name.s") s$rss"
 }

@@ -70,7 +70,9 @@ rootpw $ROOTPW
 directory $dir/db
 maxsize 1073741824
 dbnosync
-index objectClass,entryUUID,entryCSN eq
+# member and memberOf as a directory with the memberof overlay indexes them:
+# increments look groups and users up by them (plugins/ldap/README.md).
+index objectClass,entryUUID,entryCSN,member,uniqueMember,memberOf eq
 access to attrs=userPassword by anonymous auth by * none
 access to * by dn.exact="cn=reader,$SUFFIX" read by dn.exact="cn=limited,$SUFFIX" read
 	by dn.exact="gidNumber=$(id -g)+uidNumber=$(id -u),cn=peercred,cn=external,cn=auth" read by * none

@@ -5,7 +5,7 @@
 # cn or DN, disabled accounts (pwdAccountLockedTime and disabled_when), a
 # rename and a move that stay the same person, StartTLS with certificate
 # verification and ldaps://, and syncrepl incremental runs (add, modify,
-# delete) against --full runs.
+# delete, a move out of base_dn) against --full runs.
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/ldap/lib.sh"
@@ -62,6 +62,7 @@ roles:
   - { role: Nurse, groups: [nurses] }
   - { role: Tech, groups: [cycle-b] }
   - { role: Admin, groups: ["cn=admins,ou=groups,dc=example,dc=com"] }
+  - { role: Admin }
 leavers:
   grace_runs: 1
   max_deactivations: 10
@@ -119,6 +120,21 @@ Henry|Nurse|pending
 Дарья|Doctor|pending" \
 "$(sql "$W/state/workspaces.db" "SELECT given_name, role, status FROM workspace_users ORDER BY given_name;")"
 
+# A user moved out of base_dn: the refresh with the cookie must report them
+# as gone (syncprov sends an entry that left the scope as a delete), so an
+# incremental run makes them a leaver, like a deletion. ivan is in no group
+# (the last, group-less role rule places him), so no group changes with him.
+person ivan Ivan Away | ldap_as_root ldapadd || hard_error "add ivan"
+run_once "$W"
+check "ivan, in no group, is added by an incremental run" "0|Admin|pending" \
+	"$RUN_EXIT|$(sql "$W/state/workspaces.db" "SELECT role, status FROM workspace_users WHERE given_name='Ivan';")"
+ldap_as_root ldapmodrdn -r -s "$SUFFIX" "uid=ivan,$P" "uid=ivan" || hard_error "move ivan out of base_dn"
+run_once "$W"
+check_grep "the run after ivan left base_dn was incremental" "listing incremental" "$W/err"
+check "a user moved out of base_dn is a leaver" "0|deactivated" \
+	"$RUN_EXIT|$(sql "$W/state/workspaces.db" "SELECT status FROM workspace_users WHERE given_name='Ivan';")"
+check_grep "and the only change" "created=0 invited=0 resent=0 updated=0 moved=0 deactivated=1 " "$W/out"
+
 run_once "$W"
 check "an incremental run with no change changes nothing" "0" "$RUN_EXIT"
 check_grep "no change: an empty plan" "created=0 invited=0 resent=0 updated=0 moved=0 deactivated=0 reactivated=0" "$W/out"
@@ -126,6 +142,40 @@ run_once "$W" --full
 check "a --full run agrees with the incremental runs" "0" "$RUN_EXIT"
 check_grep "the --full run was a full listing" "listing full" "$W/err"
 check_grep "--full: nothing to change" "created=0 invited=0 resent=0 updated=0 moved=0 deactivated=0 reactivated=0" "$W/out"
+
+# Group changes in an increment. Nesting nurses into surgeons changes no
+# user entry, yet Bob's and Дарья's groups: the increment reads the users
+# below the changed groups again. Taking it out again puts them back.
+roles() { sql "$W/state/workspaces.db" "SELECT given_name, role FROM workspace_users WHERE given_name IN ('Bob', 'Дарья') ORDER BY given_name;"; }
+printf 'dn: cn=surgeons,%s\nchangetype: modify\nadd: member\nmember: cn=nurses,%s\n' "$G" "$G" | ldap_as_root ldapmodify ||
+	hard_error "nest nurses into surgeons"
+run_once "$W"
+check_grep "a nesting change is followed incrementally" "listing incremental" "$W/err"
+check "the users below a newly nested group get its role" "0|Bob|Surgeon
+Дарья|Surgeon" "$RUN_EXIT|$(roles)"
+printf 'dn: cn=surgeons,%s\nchangetype: modify\ndelete: member\nmember: cn=nurses,%s\n' "$G" "$G" | ldap_as_root ldapmodify ||
+	hard_error "take nurses out of surgeons"
+run_once "$W"
+check "taken out of the nesting, incrementally" "0|Bob|Nurse
+Дарья|Doctor|listing incremental" "$RUN_EXIT|$(roles)|$(grep -o 'listing incremental' "$W/err")"
+# A deleted group with a group nested in it: cardiac's users (Alice) lose
+# the role it gave, though the server lists the deletion only by entryUUID.
+ldap_as_root ldapdelete "cn=surgeons,$G" || hard_error "delete surgeons"
+run_once "$W"
+check "a deleted parent group, incrementally" "0|Admin|listing incremental" \
+	"$RUN_EXIT|$(sql "$W/state/workspaces.db" "SELECT role FROM workspace_users WHERE given_name='Alice';")|$(grep -o 'listing incremental' "$W/err")"
+run_once "$W" --full
+check_grep "and a --full run agrees" "created=0 invited=0 resent=0 updated=0 moved=0 deactivated=0 reactivated=0" "$W/out"
+# Without memberOf on users (memberships only in the groups' member
+# values), a group change cannot be followed: the run lists everything.
+sed -i 's/facility: l }/facility: l, groups: departmentNumber }/' "$W/config.yaml"
+run_once "$W" --full
+printf 'dn: cn=admins,%s\nchangetype: modify\nadd: member\nmember: uid=bob,%s\n' "$G" "$P" | ldap_as_root ldapmodify ||
+	hard_error "add bob to admins"
+run_once "$W"
+check_grep "member values only: a group change means a full listing" "listing full" "$W/err"
+check_grep "and the log says why" "users carry no memberOf" "$W/err"
+sed -i 's/, groups: departmentNumber }/ }/' "$W/config.yaml"
 
 # TLS: ldaps:// with the right CA works; the wrong CA fails the run (nothing deactivated).
 sed -i "s#uri: ldap://127.0.0.1:$SLAPD_PORT#uri: ldaps://127.0.0.1:$SLAPD_TLS_PORT#" "$W/config.yaml"

@@ -106,6 +106,42 @@ static void test_settings_refused(void **state)
 	assert_int_equal(open_errors("type: ldap\nuri: ldaps://x\nbase_dn: dc=x\nscope: deep\n", NULL, 0), 1);
 }
 
+/* libldap's normalisation, lower-cased: what dir_dn_key must equal. */
+static char *slow_key(const char *dn)
+{
+	char *norm = NULL;
+	if (ldap_dn_normalize(dn, LDAP_DN_FORMAT_LDAP, &norm, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS || !norm)
+		norm = NULL;
+	char *key = lstr_lower(norm ? norm : dn);
+	ldap_memfree(norm);
+	return key;
+}
+
+/* The fast path for plain DNs gives exactly what a full parse gives. */
+static void test_dn_key(void **state)
+{
+	(void)state;
+	static const char *const dns[] = {
+		"cn=g0001,ou=groups,dc=example,dc=com",
+		"CN=Ward Nurses,OU=Groups,DC=Example,DC=com",
+		"uid=u000123,ou=people,dc=example,dc=com",
+		"cn=a, ou=b,dc=c", "cn=a ,ou=b", "cn= a,ou=b", "cn=a  b,ou=c",
+		"cn=a=b,ou=c", "cn=a+uid=b,ou=c", "cn=a\\,b,ou=c", "cn=#41,ou=c",
+		"cn=Zo\\C3\\AB,ou=c", "cn=Zoë,ou=c", "cn=\\20a,ou=c", "cn=a,,ou=c", "cn=,ou=c",
+		"2.5.4.3=x,dc=y", "cn=o'brien,ou=c", "cn=a;ou=c", "cn=\\\"q\\\",ou=c", "cn=a_b-c.d,ou=e",
+		"", " cn=a", "cn=a,ou=b ", "cn", "ou=b,cn",
+	};
+	for (size_t i = 0; i < sizeof dns / sizeof *dns; i++) {
+		char *fast = dir_dn_key(dns[i]), *slow = slow_key(dns[i]);
+		assert_non_null(fast);
+		assert_non_null(slow);
+		if (strcmp(fast, slow) != 0)
+			fail_msg("%s: %s != %s", dns[i], fast, slow);
+		free(fast);
+		free(slow);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -114,6 +150,7 @@ int main(void)
 		cmocka_unit_test(test_uac_disabled),
 		cmocka_unit_test(test_settings_good),
 		cmocka_unit_test(test_settings_refused),
+		cmocka_unit_test(test_dn_key),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
