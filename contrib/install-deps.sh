@@ -8,7 +8,8 @@ libyaml-dev libsqlite3-dev libcsv-dev libcmocka-dev libjansson-dev libsystemd-de
 libcurl4-openssl-dev libldap-dev sqlite3"
 if [ "${1:-}" = --test ]; then
 	PACKAGES="$PACKAGES valgrind python3 time slapd ldap-utils samba smbclient
-python3-aiosmtpd iproute2 util-linux samba-ad-provision ldb-tools bash-completion"
+python3-aiosmtpd iproute2 util-linux samba-ad-provision ldb-tools bash-completion
+nghttp2-proxy"
 fi
 missing=""
 for p in $PACKAGES; do

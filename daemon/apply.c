@@ -64,6 +64,16 @@ static int record_in_state(state *st, const struct plan_op *o)
 	return state_put_member(st, &s);
 }
 
+/* A refusal (SS_OP_REFUSED) is about this person and this content: the
+ * next plans hold them instead of sending it again (plan.c). Any other
+ * failure that is not transient (authentication, TLS) is not the person's
+ * doing: it is journaled as failed and planned again. */
+static int record_refusal(struct apply_ctx *c, const struct plan_op *o, const char *message)
+{
+	return state_refusal_put(c->st, o->source, o->person, o->op.facility, o->op.kind,
+				 plan_op_content(o), message, c->now);
+}
+
 static void on_applied(void *ud, const struct ss_op *op, const struct ss_op_result *res)
 {
 	struct apply_ctx *c = ud;
@@ -76,16 +86,22 @@ static void on_applied(void *ud, const struct ss_op *op, const struct ss_op_resu
 			r = queue_invite_mail(c, o);
 		if (r >= 0)
 			r = state_journal_finish(c->st, o->journal_id, true, NULL);
+		if (r >= 0)   /* a refusal of an earlier content is over */
+			r = state_refusal_drop(c->st, o->source, o->person, op->facility, op->kind);
 	} else if (res->transient) {
 		c->stats->deferred++;   /* stays pending: the next run sends it again */
 		log_warning("%s %s in %s deferred: %s", ss_op_kind_name(op->kind), o->person,
 			    strempty(op->facility), res->message);
 		r = 0;
 	} else {
+		bool refused = res->error == SS_OP_REFUSED;
 		c->stats->failed++;
-		log_warning("%s %s in %s failed: %s", ss_op_kind_name(op->kind), o->person,
-			    strempty(op->facility), res->message);
+		log_warning("%s %s in %s %s: %s%s", ss_op_kind_name(op->kind), o->person,
+			    strempty(op->facility), refused ? "refused by the target" : "failed",
+			    res->message, refused ? " (held until the person's record changes)" : "");
 		r = state_journal_finish(c->st, o->journal_id, false, res->message);
+		if (r >= 0 && refused)
+			r = record_refusal(c, o, res->message);
 	}
 	if (r < 0 && c->error == 0)
 		c->error = r;
@@ -176,7 +192,7 @@ int apply_plan(state *st, const struct config *cfg, struct plan *p,
 		return r;
 	/* Also what an interrupted run queued (apply_resume comes first). */
 	if (smtp_delivery(cfg))
-		return invite_mail_deliver(st, cfg, now);
+		return invite_mail_deliver(st, cfg, now, &stats->mail_failed);
 	return 0;
 }
 

@@ -13,6 +13,7 @@ struct apply_stats {
 	unsigned long already;       /* applied before a crash: nothing to do again */
 	unsigned long failed;        /* refused by the target: journaled as failed */
 	unsigned long deferred;      /* transient failures: left pending for the next run */
+	unsigned long mail_failed;   /* invite e-mails given up (accounts.smtp.max_attempts) */
 };
 
 /* Called after each batch is durable (target and journal); a negative

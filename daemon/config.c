@@ -577,6 +577,8 @@ static const struct ss_conf_key smtp_keys[] = {
 	{ "template_file", SS_CONF_STRING, offsetof(struct cfg_smtp, template_file), false, NULL },
 	{ "starttls", SS_CONF_BOOL, offsetof(struct cfg_smtp, starttls), false, NULL },
 	{ "timeout", SS_CONF_DURATION, offsetof(struct cfg_smtp, timeout), false, NULL },
+	{ "max_attempts", SS_CONF_UINT, offsetof(struct cfg_smtp, max_attempts), false, NULL },
+	{ "retry_delay", SS_CONF_DURATION, offsetof(struct cfg_smtp, retry_delay), false, NULL },
 	{ NULL, 0, 0, false, NULL }
 };
 
@@ -608,7 +610,8 @@ static void absolute_path(ss_conf *conf, const yaml_node_t *at, char **path)
 
 static void parse_smtp(ss_conf *conf, const yaml_node_t *node, struct cfg_smtp *s)
 {
-	*s = (struct cfg_smtp){ .starttls = true, .timeout = 30 * USEC_PER_SEC };
+	*s = (struct cfg_smtp){ .starttls = true, .timeout = 30 * USEC_PER_SEC,
+				.max_attempts = 5, .retry_delay = 15 * 60 * USEC_PER_SEC };
 	if (conf_parse(conf, node, smtp_keys, s) > 0)
 		return;
 	const yaml_node_t *at = conf_get(conf, node, "url");
@@ -625,6 +628,13 @@ static void parse_smtp(ss_conf *conf, const yaml_node_t *node, struct cfg_smtp *
 			   "accounts.smtp: set password_file or password_credential, not both");
 	if ((s->password_file || s->password_credential) && !s->username)
 		conf_error(conf, node, "accounts.smtp: a password needs a username");
+	if (s->max_attempts == 0)
+		conf_error(conf, conf_get(conf, node, "max_attempts"),
+			   "accounts.smtp.max_attempts must be at least 1");
+	if (s->retry_delay == DURATION_NEVER)
+		conf_error(conf, conf_get(conf, node, "retry_delay"),
+			   "accounts.smtp.retry_delay must be a duration (a refused mail is retried or failed, "
+			   "never left waiting)");
 	absolute_path(conf, node, &s->password_file);
 	absolute_path(conf, node, &s->ca_file);
 	absolute_path(conf, node, &s->template_file);

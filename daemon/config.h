@@ -82,6 +82,8 @@ struct cfg_smtp {
 	char *template_file;     /* absolute; NULL: the built-in text */
 	bool starttls;           /* false only accepted for a loopback smtp:// server */
 	uint64_t timeout;
+	unsigned long max_attempts;  /* a mail the server refuses is tried this often, then failed */
+	uint64_t retry_delay;    /* before the first retry; doubled for each further one */
 };
 
 struct cfg_accounts {

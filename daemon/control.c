@@ -8,6 +8,7 @@
 #include "util.h"
 
 #define REQUEST_MAX 256
+#define HOLDS_SHOWN 50
 
 char *control_socket_path(const char *state_dir)
 {
@@ -108,4 +109,24 @@ int control_call(const char *path, const char *request, FILE *out)
 	while ((k = read(fd, buf, sizeof buf)) > 0)
 		fwrite(buf, 1, (size_t)k, out);
 	return k < 0 ? -errno : 0;
+}
+
+int control_print_holds(state *st, FILE *out)
+{
+	struct state_hold *v;
+	size_t n, total;
+	int r = state_holds_list(st, HOLDS_SHOWN, &v, &n, &total);
+	if (r < 0)
+		return r;
+	if (total == 0)
+		fputs("held persons: none\n", out);
+	else
+		fprintf(out, "held persons (run %ld): %zu\n", v[0].run_id, total);
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "  %s (source %s) in %s: %s\n", strempty(v[i].person), strempty(v[i].source),
+			v[i].facility ? v[i].facility : "no facility", strempty(v[i].reason));
+	if (total > n)
+		fprintf(out, "  ... and %zu more (staffsyncctl explain PERSON tells why)\n", total - n);
+	state_holds_free(v, n);
+	return 0;
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <stdio.h>
+#include "state.h"
 
 char *control_socket_path(const char *state_dir);
 
@@ -19,3 +20,7 @@ void control_serve(int listen_fd, control_handler handler, void *ud);
 
 /* Client: send request, copy the reply to out. */
 int control_call(const char *path, const char *request, FILE *out);
+
+/* The held persons the last applied run recorded in the state (the holds
+ * table), as staffsyncctl status shows them whether the daemon runs or not. */
+int control_print_holds(state *st, FILE *out);

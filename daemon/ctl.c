@@ -73,6 +73,17 @@ static int cmd_history(struct config *cfg, unsigned limit)
 	return 0;
 }
 
+static int print_failed_mail(void *ud, const struct state_mail *m)
+{
+	bool *any = ud;
+	if (!*any)
+		puts("invite e-mails that failed for good (accounts.smtp.max_attempts):");
+	printf("  %s e-mail to %s (%s in %s), %lu attempts: %s\n", m->kind, m->email, m->person,
+	       m->facility, m->attempts, strempty(m->error));
+	*any = true;
+	return 0;
+}
+
 /* Runs a safety gate stopped since the last run that got through. */
 static void print_gated(state *st)
 {
@@ -87,8 +98,12 @@ static void print_gated(state *st)
 		if (!passed && streq(s, "gated")) {
 			if (!any)
 				puts("runs stopped by a safety gate (review: staffsyncctl plan):");
-			printf("  run %ld: %s; approve with: staffsyncctl approve %ld\n", runs[i].id,
-			       strempty(runs[i].message), runs[i].id);
+			if (state_approval_pending(st, runs[i].id) > 0)
+				printf("  run %ld: %s; approved: the next run applies it if the plan is unchanged\n",
+				       runs[i].id, strempty(runs[i].message));
+			else
+				printf("  run %ld: %s; approve with: staffsyncctl approve %ld\n", runs[i].id,
+				       strempty(runs[i].message), runs[i].id);
 			any = true;
 		}
 		state_run_clear(&runs[i]);
@@ -120,7 +135,12 @@ static int cmd_status(struct config *cfg)
 		}
 		free(runs);
 	}
+	/* The daemon's reply lists them already (read from the state too). */
+	if (!up && (r = control_print_holds(st, stdout)) < 0)
+		fprintf(stderr, "cannot read the held persons in %s: %s\n", cfg->state_dir, strerror(-r));
 	print_gated(st);
+	bool any_mail = false;
+	state_outbox_for_each(st, "failed", print_failed_mail, &any_mail);
 	return up ? 0 : 3;
 }
 

@@ -1,17 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Invite e-mail over SMTP with libcurl: STARTTLS required (verified against
- * the system trust store or accounts.smtp.ca_file) unless the URL is
- * smtps:// (implicit TLS) or a loopback server allowed with starttls: false;
- * AUTH when a username is set. The password never reaches a message.
+ * Invite e-mail over SMTP: STARTTLS required (verified against the system
+ * trust store or accounts.smtp.ca_file) unless the URL is smtps:// (implicit
+ * TLS) or a loopback server allowed with starttls: false; AUTH when a
+ * username is set. The password never reaches a message. The transaction
+ * itself is plugins/smtp (libcurl), loaded only when there is mail to send.
  *
  * At most once: apply.c queues a row in the outbox in the transaction that
  * marks the invite operation done. Here a row is set 'sending' (committed)
  * before the SMTP transaction and 'sent' after it; a row still 'sending'
  * when delivery starts was interrupted by a crash: nobody knows whether the
  * server took it, so it is marked 'unknown' and reported, not sent again.
+ *
+ * Bounded: a mail the server refuses (or that is cut off) is retried after
+ * accounts.smtp.retry_delay, doubled per attempt, and is 'failed' after
+ * max_attempts; an unusable server (down, TLS, login) is no attempt of any
+ * mail, which stays queued for the next run. Headers outside ASCII are
+ * RFC 2047 encoded-words (UTF-8, "B"); the body is UTF-8, 8bit.
  */
-#include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,9 +26,12 @@
 #include <time.h>
 #include "invite-mail.h"
 #include "log.h"
+#include "plugin-loader.h"
+#include "smtp/smtp-transport.h"
 #include "util.h"
 
 #define SECRET_MAX 4096
+#define RETRY_DELAY_MAX (24 * 3600ULL)   /* seconds: the longest wait between two attempts */
 
 static const char default_body[] =
 	"Hello {given_name} {family_name},\n"
@@ -66,15 +76,121 @@ static void buf_str(struct buf *b, const char *s)
 	buf_add(b, s, strlen(s));
 }
 
-/* A header value: no line breaks (header injection). */
+/* ---------------------------------------------------------- RFC 2047 --- */
+
+/* A line that holds encoded-words is at most 76 characters (RFC 2047 2). */
+#define WORDS_LINE_MAX 76
+#define WORD_OVERHEAD (sizeof "=?UTF-8?B?" - 1 + 2)   /* and "?=" */
+
+/* Non-ASCII or control characters, or text that would read as an
+ * encoded-word: the value must be encoded. */
+static bool needs_words(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p >= 0x7f || (*p < 0x20 && *p != '\t'))
+			return true;
+	return strstr(s, "=?") != NULL;
+}
+
+static void buf_base64(struct buf *b, const unsigned char *s, size_t n)
+{
+	static const char alphabet[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)s[i] << 16 | (i + 1 < n ? (unsigned)s[i + 1] << 8 : 0) |
+			     (i + 2 < n ? s[i + 2] : 0);
+		char q[4] = { alphabet[v >> 18 & 63], alphabet[v >> 12 & 63],
+			      i + 1 < n ? alphabet[v >> 6 & 63] : '=', i + 2 < n ? alphabet[v & 63] : '=' };
+		buf_add(b, q, 4);
+	}
+}
+
+/* s (UTF-8, one line) as "B" encoded-words from column col on, folded
+ * between words so that no line is longer than WORDS_LINE_MAX; a word never
+ * splits a character (each must decode on its own). Returns the column
+ * after the last word. */
+static size_t buf_words(struct buf *b, const unsigned char *s, size_t col)
+{
+	size_t n = strlen((const char *)s);
+	while (n > 0) {
+		if (col + WORD_OVERHEAD + 8 > WORDS_LINE_MAX) {   /* no room for a 4-byte character */
+			buf_str(b, "\r\n ");
+			col = 1;
+		}
+		size_t room = (WORDS_LINE_MAX - col - WORD_OVERHEAD) / 4 * 3;
+		size_t k = n < room ? n : room;
+		while (k < n && k > 0 && (s[k] & 0xc0) == 0x80)   /* a continuation byte */
+			k--;
+		if (k == 0)   /* not UTF-8 after all: cut anywhere rather than loop */
+			k = n < room ? n : room;
+		buf_str(b, "=?UTF-8?B?");
+		buf_base64(b, s, k);
+		buf_str(b, "?=");
+		col += WORD_OVERHEAD + (k + 2) / 3 * 4;
+		s += k;
+		n -= k;
+	}
+	return col;
+}
+
+/* The value without line breaks (header injection). malloc'd. */
+static char *one_line(const char *value)
+{
+	char *v = strdup(strempty(value)), *w = v;
+	if (!v)
+		return NULL;
+	for (const char *p = v; *p; p++)
+		if (*p != '\r' && *p != '\n')
+			*w++ = *p;
+	*w = '\0';
+	return v;
+}
+
+/* An unstructured header (Subject): as it is when plain ASCII, else
+ * encoded-words. */
 static void buf_header(struct buf *b, const char *name, const char *value)
 {
+	_cleanup_free_ char *v = one_line(value);
+	if (!v) {
+		b->oom = true;
+		return;
+	}
 	buf_str(b, name);
 	buf_str(b, ": ");
-	for (const char *p = value; *p; p++)
-		if (*p != '\r' && *p != '\n')
-			buf_add(b, p, 1);
+	if (needs_words(v))
+		buf_words(b, (const unsigned char *)v, strlen(name) + 2);
+	else
+		buf_str(b, v);
 	buf_str(b, "\r\n");
+}
+
+/* An address header: "Display Name" <address>, the name quoted when plain
+ * ASCII and encoded-words otherwise (RFC 2047 5(3): a phrase). */
+static void buf_address(struct buf *b, const char *name, const char *display, const char *address)
+{
+	_cleanup_free_ char *d = one_line(display), *a = one_line(address);
+	if (!d || !a) {
+		b->oom = true;
+		return;
+	}
+	buf_str(b, name);
+	buf_str(b, ": ");
+	if (!isempty(d) && needs_words(d)) {
+		size_t col = buf_words(b, (const unsigned char *)d, strlen(name) + 2);
+		/* The address on a line of its own when it would make this one too long. */
+		buf_str(b, col + 1 + strlen(a) + 2 > WORDS_LINE_MAX ? "\r\n " : " ");
+	} else if (!isempty(d)) {
+		buf_str(b, "\"");
+		for (const char *p = d; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				buf_str(b, "\\");
+			buf_add(b, p, 1);
+		}
+		buf_str(b, "\" ");
+	}
+	buf_str(b, "<");
+	buf_str(b, a);
+	buf_str(b, ">\r\n");
 }
 
 struct fields {
@@ -126,6 +242,34 @@ static char *address_of(const char *from)
 	return strdup(from);
 }
 
+/* "Name <a@b>" or "\"Name\" <a@b>" -> "Name"; "a@b" -> NULL. malloc'd. */
+static char *display_of(const char *from)
+{
+	const char *lt = strrchr(from, '<');
+	if (!lt)
+		return NULL;
+	const char *p = from, *end = lt;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	bool quoted = end - p >= 2 && *p == '"' && end[-1] == '"';
+	if (quoted) {
+		p++;
+		end--;
+	}
+	char *d = strndup(p, (size_t)(end - p)), *w = d;
+	if (!d || !quoted)
+		return d;
+	for (const char *q = d; *q; q++) {   /* a quoted-pair stands for its character */
+		if (*q == '\\' && q[1])
+			q++;
+		*w++ = *q;
+	}
+	*w = '\0';
+	return d;
+}
+
 static int load_template(const struct cfg_smtp *s, char **ret)
 {
 	if (!s->template_file) {
@@ -143,7 +287,8 @@ int invite_mail_compose(const struct config *cfg, const struct state_mail *m, in
 	if (!s->from)
 		return -EDESTADDRREQ;
 	_cleanup_free_ char *tpl = NULL, *from = address_of(s->from);
-	_cleanup_free_ char *sign_in = NULL, *subject = NULL;
+	_cleanup_free_ char *sign_in = NULL, *subject = NULL, *to_name = NULL;
+	_cleanup_free_ char *from_name = display_of(s->from);
 	if (!from)
 		return -ENOMEM;
 	int r = load_template(s, &tpl);
@@ -172,9 +317,14 @@ int invite_mail_compose(const struct config *cfg, const struct state_mail *m, in
 	snprintf(msgid, sizeof msgid, "<staffsync.%016llx@%s>",
 		 (unsigned long long)fnv1a64_str(m->op_key, FNV1A64_INIT), domain ? domain + 1 : "staffsync.invalid");
 
+	if (asprintf(&to_name, "%s%s%s", strempty(m->given_name),
+		     !isempty(m->given_name) && !isempty(m->family_name) ? " " : "",
+		     strempty(m->family_name)) < 0)
+		return -ENOMEM;
+
 	struct buf b = {0};
-	buf_header(&b, "From", s->from);
-	buf_header(&b, "To", m->email);
+	buf_address(&b, "From", from_name, from);
+	buf_address(&b, "To", to_name, m->email);
 	buf_header(&b, "Subject", subject);
 	buf_header(&b, "Date", date);
 	buf_header(&b, "Message-ID", msgid);
@@ -194,25 +344,29 @@ int invite_mail_compose(const struct config *cfg, const struct state_mail *m, in
 
 /* -------------------------------------------------------------- smtp --- */
 
-struct upload {
-	const char *data;
-	size_t left;
-};
-
-static size_t on_read(char *dst, size_t size, size_t n, void *ud)
+/* The transport module, loaded once for the life of the process. */
+static const struct smtp_transport_ops *transport_load(const struct config *cfg)
 {
-	struct upload *u = ud;
-	size_t k = size * n < u->left ? size * n : u->left;
-	memcpy(dst, u->data, k);
-	u->data += k;
-	u->left -= k;
-	return k;
+	static const struct smtp_transport_ops *ops;
+	if (ops)
+		return ops;
+	_cleanup_free_ char *why = NULL, *path = NULL;
+	void *h = plugin_dlopen(cfg, "smtp", &path, &why);
+	smtp_transport_entry_fn entry = h ? (smtp_transport_entry_fn)dlsym(h, SMTP_TRANSPORT_SYMBOL) : NULL;
+	const struct smtp_transport_ops *o = entry ? entry() : NULL;
+	if (!o || o->version != SMTP_TRANSPORT_VERSION) {
+		log_error("cannot load the SMTP transport: %s", why ? why : !h ? "smtp.so is not in the plugin path" :
+			  "smtp.so was built for another version of staffsyncd");
+		if (!h)
+			log_error("the plugin path searched: %s", strempty(path));
+		return NULL;
+	}
+	return ops = o;
 }
 
 struct sender {
-	CURL *curl;
-	char *password;
-	char error[CURL_ERROR_SIZE];
+	const struct smtp_transport_ops *ops;
+	struct smtp_transport *t;
 };
 
 static int load_password(const struct cfg_smtp *s, char **ret)
@@ -230,81 +384,44 @@ static int load_password(const struct cfg_smtp *s, char **ret)
 	return read_file_small(path, SECRET_MAX, ret);
 }
 
-static int sender_open(const struct cfg_smtp *s, struct sender *out)
+static void password_wipep(char **p)
 {
+	if (*p)
+		explicit_bzero(*p, strlen(*p));
+	free(*p);
+}
+
+static int sender_open(const struct config *cfg, struct sender *out)
+{
+	const struct cfg_smtp *s = &cfg->accounts.smtp_conf;
+	_cleanup_(password_wipep) char *password = NULL;
 	*out = (struct sender){0};
-	int r = load_password(s, &out->password);
+	int r = load_password(s, &password);
 	if (r < 0) {
 		log_error("accounts.smtp: cannot read the SMTP password: %s", strerror(-r));
 		return r;
 	}
-	out->curl = curl_easy_init();
-	if (!out->curl)
-		return -ENOMEM;
-	CURL *e = out->curl;
-	bool implicit = strncasecmp(s->url, "smtps://", 8) == 0;
-	curl_easy_setopt(e, CURLOPT_URL, s->url);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-	curl_easy_setopt(e, CURLOPT_USE_SSL, (long)(implicit || s->starttls ? CURLUSESSL_ALL : CURLUSESSL_NONE));
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (s->ca_file)
-		curl_easy_setopt(e, CURLOPT_CAINFO, s->ca_file);
-	if (s->username) {
-		curl_easy_setopt(e, CURLOPT_USERNAME, s->username);
-		curl_easy_setopt(e, CURLOPT_PASSWORD, strempty(out->password));
-	}
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(s->timeout / 1000));
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
-	curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, out->error);
-	return 0;
+	if (!(out->ops = transport_load(cfg)))
+		return -ENOENT;
+	struct smtp_settings set = { .url = s->url, .username = s->username, .password = password,
+				     .ca_file = s->ca_file, .starttls = s->starttls, .timeout_usec = s->timeout };
+	return out->ops->open(&set, &out->t);
 }
 
 static void sender_close(struct sender *s)
 {
-	if (s->curl)
-		curl_easy_cleanup(s->curl);
-	if (s->password)
-		explicit_bzero(s->password, strlen(s->password));
-	free(s->password);
+	if (s->ops && s->t)
+		s->ops->close(s->t);
 }
 
-/* One SMTP transaction; why gets curl's words (never the password). */
+/* One SMTP transaction; why gets the transport's words (never the password). */
 static int send_one(struct sender *snd, const struct cfg_smtp *s, const char *rcpt,
 		    const char *message, char *why, size_t why_size)
 {
 	_cleanup_free_ char *from = address_of(s->from), *mail_from = NULL, *to = NULL;
 	if (!from || asprintf(&mail_from, "<%s>", from) < 0 || asprintf(&to, "<%s>", rcpt) < 0)
 		return -ENOMEM;
-	struct curl_slist *rcpts = curl_slist_append(NULL, to);
-	if (!rcpts)
-		return -ENOMEM;
-	struct upload u = { message, strlen(message) };
-	snd->error[0] = '\0';
-	curl_easy_setopt(snd->curl, CURLOPT_MAIL_FROM, mail_from);
-	curl_easy_setopt(snd->curl, CURLOPT_MAIL_RCPT, rcpts);
-	curl_easy_setopt(snd->curl, CURLOPT_READDATA, &u);
-	CURLcode rc = curl_easy_perform(snd->curl);
-	curl_easy_setopt(snd->curl, CURLOPT_MAIL_RCPT, NULL);
-	curl_slist_free_all(rcpts);
-	if (rc == CURLE_OK)
-		return 0;
-	snprintf(why, why_size, "%s", snd->error[0] ? snd->error : curl_easy_strerror(rc));
-	switch (rc) {
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_OPERATION_TIMEDOUT:
-	case CURLE_LOGIN_DENIED:
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_USE_SSL_FAILED:
-	case CURLE_SSL_CACERT_BADFILE:
-		return -ENOTCONN;   /* the server, not this mail: the others would fail too */
-	default:
-		return -EIO;
-	}
+	return snd->ops->send(snd->t, mail_from, to, message, why, why_size);
 }
 
 /* ---------------------------------------------------------- delivery --- */
@@ -312,11 +429,19 @@ static int send_one(struct sender *snd, const struct cfg_smtp *s, const char *rc
 struct mail {
 	long id;
 	char *op_key, *kind, *facility, *person, *email, *given_name, *family_name;
+	unsigned long attempts;
 };
 
 struct mails {
 	struct mail *v;
 	size_t n, cap;
+	int64_t now;
+	size_t waiting;       /* refused before, not due again yet */
+};
+
+/* What one delivery did, for its summary line. */
+struct tally {
+	size_t sent, retry, failed;
 };
 
 static void mails_free(struct mails *m)
@@ -333,6 +458,10 @@ static void mails_free(struct mails *m)
 static int collect(void *ud, const struct state_mail *sm)
 {
 	struct mails *m = ud;
+	if (sm->next_at > m->now) {
+		m->waiting++;
+		return 0;
+	}
 	if (m->n == m->cap) {
 		size_t cap = m->cap ? m->cap * 2 : 16;
 		struct mail *v = reallocarray(m->v, cap, sizeof *v);
@@ -345,7 +474,7 @@ static int collect(void *ud, const struct state_mail *sm)
 	*x = (struct mail){ sm->id, strdup_or_null(sm->op_key), strdup_or_null(sm->kind),
 			    strdup_or_null(sm->facility), strdup_or_null(sm->person),
 			    strdup_or_null(sm->email), strdup_or_null(sm->given_name),
-			    strdup_or_null(sm->family_name) };
+			    strdup_or_null(sm->family_name), sm->attempts };
 	if (!x->op_key || !x->kind || !x->facility || !x->person || !x->email)
 		return -ENOMEM;
 	return 0;
@@ -360,12 +489,62 @@ static int report_interrupted(void *ud, const struct state_mail *m)
 	return state_outbox_set(st, m->id, "unknown", "interrupted during the SMTP transaction", 0);
 }
 
+int64_t invite_mail_retry_at(const struct cfg_smtp *s, unsigned long attempts, int64_t now)
+{
+	uint64_t d = s->retry_delay / USEC_PER_SEC;
+	for (unsigned long i = 1; i < attempts && d < RETRY_DELAY_MAX; i++)
+		d *= 2;
+	if (d > RETRY_DELAY_MAX)
+		d = RETRY_DELAY_MAX;
+	return now + (int64_t)d;
+}
+
+/* The mail was not delivered and its attempts are used up: failed for
+ * good, said once at error level with the fields an operator filters on. */
+static int give_up(state *st, const struct mail *x, unsigned long attempts, const char *why)
+{
+	char f_fac[300], f_person[300];
+	snprintf(f_fac, sizeof f_fac, "STAFFSYNC_FACILITY=%s", x->facility);
+	snprintf(f_person, sizeof f_person, "STAFFSYNC_PERSON=%s", x->person);
+	log_fields(LOG_ERR, (const char *const[]){ SS_MID_OP_FAILED, f_fac, f_person,
+						   "STAFFSYNC_OP=invite_mail", NULL },
+		   "%s e-mail to %s (%s in %s) failed after %lu attempts: %s; it is not tried again "
+		   "(outbox row %ld, state 'failed')", x->kind, x->email, x->person, x->facility,
+		   attempts, why, x->id);
+	return state_outbox_set(st, x->id, "failed", why, 0);
+}
+
+/* A refused or cut-off mail: tried again later, or failed once
+ * accounts.smtp.max_attempts transactions did not deliver it. */
+static int refused(state *st, const struct cfg_smtp *s, const struct mail *x, const char *why,
+		   int64_t now, struct tally *t)
+{
+	unsigned long attempts = x->attempts + 1;
+	if (attempts >= s->max_attempts) {
+		t->failed++;
+		return give_up(st, x, attempts, why);
+	}
+	int64_t at = invite_mail_retry_at(s, attempts, now);
+	char when[64];
+	time_t tt = (time_t)at;
+	struct tm tm;
+	strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&tt, &tm));
+	log_warning("%s e-mail to %s (%s in %s) not sent (attempt %lu of %lu): %s; "
+		    "tried again from %s", x->kind, x->email, x->person, x->facility, attempts,
+		    s->max_attempts, why, when);
+	t->retry++;
+	return state_outbox_retry(st, x->id, why, attempts, at);
+}
+
 /* 0 sent or refused for this mail only; 1 the server failed (stop here). */
 static int deliver_one(state *st, const struct config *cfg, struct sender *snd,
-		       const struct mail *x, int64_t now)
+		       const struct mail *x, int64_t now, struct tally *t)
 {
-	struct state_mail sm = { x->id, x->op_key, x->kind, x->facility, x->person, x->email,
-				 x->given_name, x->family_name, 0 };
+	const struct cfg_smtp *s = &cfg->accounts.smtp_conf;
+	struct state_mail sm = { .id = x->id, .op_key = x->op_key, .kind = x->kind,
+				 .facility = x->facility, .person = x->person, .email = x->email,
+				 .given_name = x->given_name, .family_name = x->family_name,
+				 .attempts = x->attempts };
 	_cleanup_free_ char *msg = NULL;
 	int r = invite_mail_compose(cfg, &sm, now, &msg);
 	if (r < 0) {
@@ -376,25 +555,45 @@ static int deliver_one(state *st, const struct config *cfg, struct sender *snd,
 	 * the row 'sending', and it is never sent twice. */
 	if ((r = state_outbox_set(st, x->id, "sending", NULL, now)) < 0)
 		return r;
-	char why[CURL_ERROR_SIZE + 64] = "";
-	r = send_one(snd, &cfg->accounts.smtp_conf, x->email, msg, why, sizeof why);
-	if (r < 0) {
+	char why[SMTP_WHY_MAX] = "";
+	r = send_one(snd, s, x->email, msg, why, sizeof why);
+	if (r == -ENOTCONN || r == -ENOMEM) {
+		/* The server's fault (down, TLS, login) or ours: not this mail's attempt. */
+		const char *w = why[0] ? why : strerror(-r);
 		log_warning("%s e-mail to %s (%s in %s) not sent: %s; it stays queued for the next run",
-			    x->kind, x->email, x->person, x->facility, why[0] ? why : strerror(-r));
-		int k = state_outbox_set(st, x->id, "queued", why[0] ? why : strerror(-r), now);
-		return k < 0 ? k : r == -ENOTCONN ? 1 : 0;
+			    x->kind, x->email, x->person, x->facility, w);
+		int k = state_outbox_retry(st, x->id, w, x->attempts, 0);
+		return k < 0 ? k : 1;
 	}
+	if (r < 0)
+		return refused(st, s, x, why[0] ? why : strerror(-r), now, t);
 	log_info("%s e-mail sent to %s (%s in %s)", x->kind, x->email, x->person, x->facility);
+	t->sent++;
 	return state_outbox_set(st, x->id, "sent", NULL, now);
 }
 
-int invite_mail_deliver(state *st, const struct config *cfg, int64_t now)
+static void log_tally(const struct tally *t, size_t waiting)
 {
-	struct mails m = {0};
+	if (t->failed)
+		log_error("invite e-mail: %zu sent, %zu failed for good, %zu to be tried again, "
+			  "%zu waiting for a later retry", t->sent, t->failed, t->retry, waiting);
+	else if (t->retry || waiting)
+		log_warning("invite e-mail: %zu sent, %zu to be tried again, %zu waiting for a later retry",
+			    t->sent, t->retry, waiting);
+	else if (t->sent)
+		log_info("invite e-mail: %zu sent", t->sent);
+}
+
+int invite_mail_deliver(state *st, const struct config *cfg, int64_t now, unsigned long *failed)
+{
+	struct mails m = { .now = now };
+	struct tally t = {0};
 	int r = state_outbox_for_each(st, "sending", report_interrupted, st);
 	if (r >= 0)
 		r = state_outbox_for_each(st, "queued", collect, &m);
 	if (r < 0 || m.n == 0) {
+		if (r >= 0)
+			log_tally(&t, m.waiting);
 		mails_free(&m);
 		return r;
 	}
@@ -404,7 +603,7 @@ int invite_mail_deliver(state *st, const struct config *cfg, int64_t now)
 		mails_free(&m);
 		return 0;
 	}
-	if (sender_open(&cfg->accounts.smtp_conf, &snd) < 0) {
+	if (sender_open(cfg, &snd) < 0) {
 		log_warning("%zu invite e-mails stay queued for the next run", m.n);
 		sender_close(&snd);
 		mails_free(&m);
@@ -412,9 +611,12 @@ int invite_mail_deliver(state *st, const struct config *cfg, int64_t now)
 	}
 	size_t i;
 	for (i = 0; i < m.n && r == 0; i++)
-		r = deliver_one(st, cfg, &snd, &m.v[i], now);
+		r = deliver_one(st, cfg, &snd, &m.v[i], now, &t);
 	if (r > 0 && i < m.n)   /* the server is unreachable or refuses us: try the rest next run */
 		log_warning("%zu more invite e-mails stay queued for the next run", m.n - i);
+	if (r >= 0)
+		log_tally(&t, m.waiting);
+	*failed += t.failed;
 	sender_close(&snd);
 	mails_free(&m);
 	return r < 0 ? r : 0;

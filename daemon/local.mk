@@ -26,8 +26,8 @@ daemon_libstaffsync_core_la_SOURCES = \
 	daemon/run-log.c daemon/run-log.h \
 	daemon/control.c daemon/control.h \
 	daemon/metrics.c daemon/metrics.h
-daemon_libstaffsync_core_la_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(JANSSON_CFLAGS) $(SYSTEMD_CFLAGS) $(CURL_CFLAGS)
-daemon_libstaffsync_core_la_LIBADD = daemon/libstaffsync-base.la $(YAML_LIBS) $(SQLITE_LIBS) $(JANSSON_LIBS) $(SYSTEMD_LIBS) $(CURL_LIBS) $(LIBS) -lm
+daemon_libstaffsync_core_la_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(JANSSON_CFLAGS) $(SYSTEMD_CFLAGS)
+daemon_libstaffsync_core_la_LIBADD = daemon/libstaffsync-base.la $(YAML_LIBS) $(SQLITE_LIBS) $(JANSSON_LIBS) $(SYSTEMD_LIBS) $(LIBS) -lm
 
 sbin_PROGRAMS += staffsyncd
 staffsyncd_SOURCES = daemon/main.c daemon/service.c daemon/service.h

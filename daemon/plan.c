@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <strings.h>
+#include <time.h>
 #include "plan.h"
 #include "util.h"
 
@@ -37,9 +38,9 @@ static uint64_t email_hash(const char *facility, const char *email)
 }
 
 void plan_init(struct plan *p, const struct config *cfg, const struct plan_world *world,
-	       int64_t now, bool adopt_email)
+	       int64_t now, enum plan_adopt adopt)
 {
-	*p = (struct plan){ .cfg = cfg, .world = *world, .now = now, .adopt_email = adopt_email };
+	*p = (struct plan){ .cfg = cfg, .world = *world, .now = now, .adopt = adopt };
 }
 
 static void plan_op_clear(struct plan_op *o)
@@ -124,20 +125,32 @@ struct op_spec {
 	bool routing;
 };
 
-/* What the operation writes, for its key. */
-static uint64_t op_content_hash(const struct op_spec *s)
+/* What an operation writes, for its key and to match refusals. */
+static uint64_t content_hash(unsigned changed, enum ss_status status, const char *from,
+			     const struct ss_member *m)
 {
-	uint64_t h = fnv1a64(&s->changed, sizeof s->changed, FNV1A64_INIT);
-	h = fnv1a64(&s->status, sizeof s->status, h);
-	h = fnv1a64_str(s->from, h);
-	if (s->member) {
-		const struct ss_member *m = s->member;
+	uint64_t h = fnv1a64(&changed, sizeof changed, FNV1A64_INIT);
+	h = fnv1a64(&status, sizeof status, h);
+	h = fnv1a64_str(from, h);
+	if (m) {
 		const char *parts[] = { m->given_name, m->family_name, m->email, m->role,
 					m->label, m->permission_level, m->speciality, m->ref };
 		for (size_t i = 0; i < ELEMENTSOF(parts); i++)
 			h = fnv1a64_str(parts[i], h);
 	}
 	return h;
+}
+
+static uint64_t op_content_hash(const struct op_spec *s)
+{
+	return content_hash(s->changed, s->status, s->from, s->member);
+}
+
+/* add_op() sets op.member.status from the spec's status and copies the
+ * member: the same hash as op_content_hash() of the spec. */
+uint64_t plan_op_content(const struct plan_op *o)
+{
+	return content_hash(o->op.changed, o->op.member.status, o->op.from_facility, &o->op.member);
 }
 
 /* The idempotency key: the target applies a key once, and a replay of the
@@ -169,8 +182,15 @@ static int op_key(const struct plan *p, const struct op_spec *s, struct ss_op *o
 	}
 }
 
+static int hold_if_refused(struct plan *p, const struct op_spec *s);
+
 static int add_op(struct plan *p, const struct op_spec *s)
 {
+	if (s->kind != SS_OP_HOLD) {
+		int r = hold_if_refused(p, s);
+		if (r != 0)
+			return r < 0 ? r : 0;
+	}
 	if (grow((void **)&p->ops, &p->cap_ops, p->n_ops, sizeof *p->ops) < 0)
 		return -ENOMEM;
 	struct plan_op *o = &p->ops[p->n_ops];
@@ -213,6 +233,49 @@ static int add_hold(struct plan *p, const char *source, const char *person,
 {
 	return add_op(p, &(struct op_spec){ .kind = SS_OP_HOLD, .source = source, .person = person,
 					    .facility = facility, .reason = reason });
+}
+
+/* Is a refusal hold of this membership among the person's operations so far? */
+static bool membership_refused(const struct plan *p, const struct op_spec *s)
+{
+	uint64_t h = person_hash(s->source, s->person);
+	for (size_t i = p->n_ops; i > 0 && p->ops[i - 1].person_hash == h; i--)
+		if (p->ops[i - 1].refusal && streq_ptr(p->ops[i - 1].op.facility, s->facility))
+			return true;
+	return false;
+}
+
+/* An operation the target refused for this person (SS_OP_REFUSED: a
+ * uniqueness conflict, a value it does not accept) with this very content
+ * is not sent again: sending it could only fail the same way, run after
+ * run. The person is held with the target's words until what the
+ * operation would write changes (their record, or the account). Later
+ * operations of the membership in this plan (the invite after a refused
+ * create) go with it. Returns 1 when s became a hold or was dropped. */
+static int hold_if_refused(struct plan *p, const struct op_spec *s)
+{
+	if (membership_refused(p, s))
+		return 1;
+	if (!p->world.refused)
+		return 0;
+	_cleanup_free_ char *message = NULL, *why = NULL;
+	int64_t at = 0;
+	int r = p->world.refused(p->world.ud, s->source, s->person, strempty(s->facility), s->kind,
+				 op_content_hash(s), &message, &at);
+	if (r <= 0)
+		return r;
+	char when[32] = "an earlier run";
+	struct tm tm;
+	time_t t = (time_t)at;
+	if (at > 0 && gmtime_r(&t, &tm))
+		strftime(when, sizeof when, "%Y-%m-%d %H:%M:%SZ", &tm);
+	if (asprintf(&why, "the target refused the %s (%s): %s; held until the person's record "
+		     "changes", ss_op_kind_to_string(s->kind), when, message) < 0)
+		return -ENOMEM;
+	if ((r = add_hold(p, s->source, s->person, s->facility, why)) < 0)
+		return r;
+	p->ops[p->n_ops - 1].refusal = true;
+	return 1;
 }
 
 static int add_counter(struct plan *p, const struct state_member *s, unsigned long missing)
@@ -379,19 +442,38 @@ static int email_taken(struct plan *p, const char *facility, const char *email,
 	return r;
 }
 
+/* With target.adopt: username, an account of facility with the user name
+ * the target would give the person. 1 yes (other filled). */
+static int username_taken(struct plan *p, const char *facility, const struct ss_member *want,
+			  const char *person, struct ss_member *other)
+{
+	if (p->adopt != PLAN_ADOPT_USERNAME || !p->world.lookup_username)
+		return 0;
+	int r = p->world.lookup_username(p->world.ud, facility, want, other);
+	if (r > 0 && streq_ptr(other->external_id, person)) {
+		ss_member_clear(other);   /* the person's own account */
+		return 0;
+	}
+	return r;
+}
+
 static int plan_new(struct plan *p, const struct person_ctx *c, const char *F,
 		    const struct ss_member *want)
 {
 	_cleanup_(ss_member_clear) struct ss_member e = {0};
-	int r = email_taken(p, F, want->email, c->r->id, &e);
+	int r = username_taken(p, F, want, c->r->id, &e);
+	bool by_username = r > 0;
+	if (r == 0)
+		r = email_taken(p, F, want->email, c->r->id, &e);
 	if (r < 0)
 		return r;
 	if (r > 0) {
 		_cleanup_free_ char *why = NULL;
 		if (e.role && strcasecmp(e.role, "Patient") == 0)
-			r = asprintf(&why, "the email belongs to a Patient account in %s; "
-				     "staffsync never changes patient memberships", F);
-		else if (!e.managed && p->adopt_email)
+			r = asprintf(&why, "the %s belongs to a Patient account in %s; "
+				     "staffsync never changes patient memberships",
+				     by_username ? "user name" : "email", F);
+		else if (!e.managed && (by_username || p->adopt == PLAN_ADOPT_EMAIL))
 			return add_op(p, &(struct op_spec){
 				.kind = SS_OP_ADOPT, .source = c->source, .person = c->r->id,
 				.facility = F, .member = &(struct ss_member){ .ref = e.ref,
@@ -401,13 +483,14 @@ static int plan_new(struct plan *p, const struct person_ctx *c, const char *F,
 					.permission_level = want->permission_level,
 					.speciality = want->speciality },
 				.status = e.status, .changed = member_diff(want, &e), .created_at = p->now,
-				.reason = "existing account adopted by email" });
+				.reason = by_username ? "existing account adopted by user name"
+						      : "existing account adopted by email" });
 		else if (!e.managed)
 			r = asprintf(&why, "an account with this email exists in %s and is not managed "
 				     "by staffsync (set target.adopt: email to adopt it)", F);
 		else
-			r = asprintf(&why, "the email is already used in %s by person %s", F,
-				     strempty(e.external_id));
+			r = asprintf(&why, "the %s is already used in %s by person %s",
+				     by_username ? "user name" : "email", F, strempty(e.external_id));
 		return r < 0 ? -ENOMEM : add_hold(p, c->source, c->r->id, F, why);
 	}
 	r = add_op(p, &(struct op_spec){ .kind = SS_OP_CREATE, .source = c->source, .person = c->r->id,

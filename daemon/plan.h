@@ -22,8 +22,15 @@ struct plan_op {
 	int64_t created_at;
 	unsigned long missing_after;
 	bool routing;                /* a deactivation because the person is routed elsewhere */
+	bool refusal;                /* a hold: the target refused this very operation before */
 	long journal_id;             /* set by apply */
 };
+
+/* What an operation writes (kind and facility aside): the same for the same
+ * operation planned again from an unchanged record and workspace, and for
+ * its journal entry read back. Refusals are matched on it (the key of a
+ * recurring operation carries the planning time). */
+uint64_t plan_op_content(const struct plan_op *o);
 
 /* A leaver counter to write when the run is applied. */
 struct plan_counter {
@@ -32,18 +39,34 @@ struct plan_counter {
 };
 
 /* What the plan may read of the workspaces (the target plugin in a run,
- * a fake in unit tests). Both return 1 found / 0 none / negative errno. */
+ * a fake in unit tests). The lookups return 1 found / 0 none / negative
+ * errno; the optional ones may be NULL. */
 struct plan_world {
 	int (*lookup)(void *ud, const char *facility, const char *external_id, struct ss_member *out);
 	int (*lookup_email)(void *ud, const char *facility, const char *email, struct ss_member *out);
 	void *ud;
+	/* The account of facility whose user name is the one the target gives
+	 * want, and whose external id differs or is NULL (target.adopt: username). */
+	int (*lookup_username)(void *ud, const char *facility, const struct ss_member *want,
+			       struct ss_member *out);
+	/* Did the target refuse this operation (plan_op_content) of the person
+	 * before? 1 with *message (malloc'd) and *at, 0 no (state.db in a run). */
+	int (*refused)(void *ud, const char *source, const char *person, const char *facility,
+		       enum ss_op_kind kind, uint64_t content, char **message, int64_t *at);
+};
+
+/* target.adopt: which existing unmanaged account a new membership takes over. */
+enum plan_adopt {
+	PLAN_ADOPT_NONE,
+	PLAN_ADOPT_EMAIL,            /* same email (case-insensitive) */
+	PLAN_ADOPT_USERNAME,         /* same user name (then, as with none, an email in use holds) */
 };
 
 struct plan {
 	const struct config *cfg;
 	struct plan_world world;
 	int64_t now;
-	bool adopt_email;            /* target.adopt: email */
+	enum plan_adopt adopt;       /* target.adopt */
 
 	struct plan_op *ops;
 	size_t n_ops, cap_ops;
@@ -64,7 +87,7 @@ struct plan {
 };
 
 void plan_init(struct plan *p, const struct config *cfg, const struct plan_world *world,
-	       int64_t now, bool adopt_email);
+	       int64_t now, enum plan_adopt adopt);
 void plan_free(struct plan *p);
 
 /* One person of a source, with their memberships in the state. */

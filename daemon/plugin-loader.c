@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <dlfcn.h>
 #include <errno.h>
+#include <strings.h>
 #include "conf.h"
 #include "plugin-loader.h"
 #include "util.h"
@@ -32,11 +33,22 @@ static void *find_and_load(const char *path_list, const char *type, char **tried
 	return NULL;
 }
 
+static const char *search_path(const struct config *cfg)
+{
+	const char *env = getenv("STAFFSYNC_PLUGIN_PATH");
+	return !isempty(env) ? env : cfg->plugin_dir ? cfg->plugin_dir : PLUGINDIR;
+}
+
+void *plugin_dlopen(const struct config *cfg, const char *name, char **path, char **why)
+{
+	*path = strdup(search_path(cfg));
+	return find_and_load(search_path(cfg), name, why);
+}
+
 static const struct ss_plugin *load(const struct config *cfg, const struct cfg_plugin_ref *ref,
 				    enum ss_plugin_kind kind, const yaml_node_t *at)
 {
-	const char *env = getenv("STAFFSYNC_PLUGIN_PATH");
-	const char *path = !isempty(env) ? env : cfg->plugin_dir ? cfg->plugin_dir : PLUGINDIR;
+	const char *path = search_path(cfg);
 	_cleanup_free_ char *why = NULL;
 	void *h = find_and_load(path, ref->type, &why);
 	if (!h) {
@@ -51,10 +63,11 @@ static const struct ss_plugin *load(const struct config *cfg, const struct cfg_p
 			   ref->type, SS_PLUGIN_ENTRY_SYMBOL);
 		return NULL;
 	}
-	if (pl->abi_version != SS_PLUGIN_ABI_VERSION) {
+	/* The revision (upper bits) only says which later additions it has. */
+	if (ss_plugin_abi_major(pl) != SS_PLUGIN_ABI_VERSION) {
 		conf_error(cfg->conf, at, "plugin %s was built for plugin ABI %u, this staffsyncd "
 			   "speaks ABI %u: rebuild the plugin against this version",
-			   ref->type, pl->abi_version, SS_PLUGIN_ABI_VERSION);
+			   ref->type, ss_plugin_abi_major(pl), SS_PLUGIN_ABI_VERSION);
 		return NULL;
 	}
 	if (pl->kind != kind || (kind == SS_PLUGIN_SOURCE ? !pl->source : !pl->target)) {
@@ -72,6 +85,23 @@ static const yaml_node_t *type_node(struct config *cfg, const struct cfg_plugin_
 	return n ? n : ref->node ? ref->node : conf_root(cfg->conf);
 }
 
+static bool strcaseeq(const char *a, const char *b) { return strcasecmp(a, b) == 0; }
+
+/* target.adopt is the engine's: none | email | username, the last only
+ * with a target that can look accounts up by user name. */
+static void check_adopt(struct config *cfg, const struct cfg_plugin_ref *t)
+{
+	const yaml_node_t *n = t->node ? conf_get(cfg->conf, t->node, "adopt") : NULL;
+	if (!n)
+		return;
+	const char *v = n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+	if (!v || !(strcaseeq(v, "none") || strcaseeq(v, "email") || strcaseeq(v, "username")))
+		conf_error(cfg->conf, n, "target.adopt must be none, email or username");
+	else if (strcaseeq(v, "username") && t->plugin && !ss_target_lookup_username(t->plugin))
+		conf_error(cfg->conf, n, "target.adopt: username needs a target that knows user "
+			   "names; the %s target has none (use email or none)", t->type);
+}
+
 int plugins_open(struct config *cfg, struct config_errors *errors)
 {
 	size_t before = errors->n;
@@ -84,6 +114,7 @@ int plugins_open(struct config *cfg, struct config_errors *errors)
 	}
 	struct cfg_plugin_ref *t = &cfg->target;
 	t->plugin = load(cfg, t, SS_PLUGIN_TARGET, type_node(cfg, t));
+	check_adopt(cfg, t);
 	if (t->plugin && t->plugin->target->open(&ss_host_services, cfg->conf, t->node,
 						 &t->instance) < 0)
 		t->instance = NULL;

@@ -54,20 +54,25 @@ static void log_facilities(long run_id, const struct plan *p)
 
 void run_log_finished(long run_id, const char *status, const struct plan *p,
 		      unsigned long done, unsigned long already, unsigned long failed,
-		      unsigned long deferred)
+		      unsigned long deferred, unsigned long mail_failed)
 {
-	char f_run[40], f_status[40], f_ops[40], f_failed[40], text[300];
+	char f_run[40], f_status[40], f_ops[40], f_failed[40], f_mail[48], text[300], mail[80] = "";
 	log_facilities(run_id, p);
 	snprintf(f_run, sizeof f_run, "STAFFSYNC_RUN=%ld", run_id);
 	snprintf(f_status, sizeof f_status, "STAFFSYNC_RUN_STATUS=%s", status);
 	snprintf(f_ops, sizeof f_ops, "STAFFSYNC_OPS=%zu", p->n_ops);
 	snprintf(f_failed, sizeof f_failed, "STAFFSYNC_FAILED=%lu", failed + deferred);
+	snprintf(f_mail, sizeof f_mail, "STAFFSYNC_MAIL_FAILED=%lu", mail_failed);
 	counts_text(p->counts, text, sizeof text);
-	log_fields(streq(status, "ok") ? LOG_INFO : LOG_WARNING,
-		   (const char *const[]){ SS_MID_RUN_FINISHED, f_run, f_status, f_ops, f_failed, NULL },
+	/* Invite e-mail has its own outcome: it does not fail the run, but a
+	 * mail given up for good is the operator's to follow up. */
+	if (mail_failed)
+		snprintf(mail, sizeof mail, "; %lu invite e-mails failed for good", mail_failed);
+	log_fields(streq(status, "ok") && !mail_failed ? LOG_INFO : LOG_WARNING,
+		   (const char *const[]){ SS_MID_RUN_FINISHED, f_run, f_status, f_ops, f_failed, f_mail, NULL },
 		   "run %ld finished (%s): %zu operations, %lu applied, %lu already applied, "
-		   "%lu failed, %lu deferred; %s",
-		   run_id, status, p->n_ops, done, already, failed, deferred, text);
+		   "%lu failed, %lu deferred; %s%s",
+		   run_id, status, p->n_ops, done, already, failed, deferred, text, mail);
 }
 
 static void log_person(int prio, const char *mid, long run_id, const struct plan_op *o,

@@ -13,7 +13,7 @@ void run_log_gate(long run_id, const char *reason);
 /* One message per facility with its counts, then the run's total. */
 void run_log_finished(long run_id, const char *status, const struct plan *p,
 		      unsigned long done, unsigned long already, unsigned long failed,
-		      unsigned long deferred);
+		      unsigned long deferred, unsigned long mail_failed);
 /* After apply: each hold, and each deactivation and invite as the state
  * now records it (applied, or failed/deferred). */
 void run_log_events(state *st, const struct plan *p, long run_id);

@@ -26,24 +26,49 @@ int64_t run_now(void)
 	return (int64_t)time(NULL);
 }
 
-/* The target answers the plan's questions about the workspaces. */
+/* The target answers the plan's questions about the workspaces, the state
+ * about what the target refused before. */
+struct world_ctx {
+	const struct cfg_plugin_ref *target;
+	state *st;
+};
+
 static int world_lookup(void *ud, const char *f, const char *id, struct ss_member *out)
 {
-	const struct cfg_plugin_ref *t = ud;
+	const struct cfg_plugin_ref *t = ((struct world_ctx *)ud)->target;
 	return t->plugin->target->lookup(t->instance, f, id, out);
 }
 
 static int world_lookup_email(void *ud, const char *f, const char *email, struct ss_member *out)
 {
-	const struct cfg_plugin_ref *t = ud;
+	const struct cfg_plugin_ref *t = ((struct world_ctx *)ud)->target;
 	return t->plugin->target->lookup_email(t->instance, f, email, out);
 }
 
-static bool target_adopts_by_email(struct config *cfg)
+static int world_lookup_username(void *ud, const char *f, const struct ss_member *want,
+				 struct ss_member *out)
+{
+	const struct cfg_plugin_ref *t = ((struct world_ctx *)ud)->target;
+	return ss_target_lookup_username(t->plugin)(t->instance, f, want, out);
+}
+
+static int world_refused(void *ud, const char *source, const char *person, const char *facility,
+			 enum ss_op_kind kind, uint64_t content, char **message, int64_t *at)
+{
+	return state_refusal_get(((struct world_ctx *)ud)->st, source, person, facility, kind,
+				 content, message, at);
+}
+
+/* target.adopt (checked when the plugins were opened). */
+static enum plan_adopt target_adopt(struct config *cfg)
 {
 	const yaml_node_t *n = cfg->target.node ? conf_get(cfg->conf, cfg->target.node, "adopt") : NULL;
-	return n && n->type == YAML_SCALAR_NODE &&
-	       strcasecmp((const char *)n->data.scalar.value, "email") == 0;
+	const char *v = n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : "";
+	if (strcasecmp(v, "email") == 0)
+		return PLAN_ADOPT_EMAIL;
+	if (strcasecmp(v, "username") == 0 && ss_target_lookup_username(cfg->target.plugin))
+		return PLAN_ADOPT_USERNAME;
+	return PLAN_ADOPT_NONE;
 }
 
 struct read_ctx {
@@ -159,6 +184,7 @@ struct run {
 	state *st;
 	struct plan plan;
 	struct source_run *sr;
+	struct world_ctx world;
 	long run_id;
 	int64_t now;
 	bool failed_source, incomplete;
@@ -207,8 +233,13 @@ static int run_prepare(struct run *R)
 static int run_plan(struct run *R)
 {
 	struct config *cfg = R->cfg;
-	struct plan_world world = { world_lookup, world_lookup_email, &cfg->target };
-	plan_init(&R->plan, cfg, &world, R->now, target_adopts_by_email(cfg));
+	R->world = (struct world_ctx){ &cfg->target, R->st };
+	struct plan_world world = {
+		.lookup = world_lookup, .lookup_email = world_lookup_email, .ud = &R->world,
+		.lookup_username = ss_target_lookup_username(cfg->target.plugin) ? world_lookup_username : NULL,
+		.refused = world_refused,
+	};
+	plan_init(&R->plan, cfg, &world, R->now, target_adopt(cfg));
 	R->sr = calloc(cfg->n_sources + 1, sizeof *R->sr);
 	if (!R->sr)
 		return -ENOMEM;
@@ -244,7 +275,9 @@ static int run_gates(struct run *R)
 	unsigned long active = 0;
 	if (!gs)
 		return -ENOMEM;
-	int r = state_count_active(R->st, &active);
+	/* The count is only a limit on deactivations: without any planned,
+	 * a run does not pay for counting every membership. */
+	int r = R->plan.counts[SS_OP_DEACTIVATE] > 0 ? state_count_active(R->st, &active) : 0;
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < R->cfg->n_sources; i++)
@@ -299,7 +332,8 @@ static int run_apply(struct run *R)
 	const char *status = bad ? "failed" : R->incomplete ? "partial" : "ok";
 	finish_run(R->st, R->run_id, &R->plan, status, NULL, stats.failed + stats.deferred);
 	run_log_events(R->st, &R->plan, R->run_id);
-	run_log_finished(R->run_id, status, &R->plan, stats.done, stats.already, stats.failed, stats.deferred);
+	run_log_finished(R->run_id, status, &R->plan, stats.done, stats.already, stats.failed, stats.deferred,
+			 stats.mail_failed);
 	return bad ? RUN_EXIT_FAILED : R->incomplete ? RUN_EXIT_INCOMPLETE : RUN_EXIT_OK;
 }
 
@@ -423,6 +457,29 @@ static int explain_record(void *ud, const struct ss_record *r)
 	return 0;
 }
 
+struct explain_refusals {
+	FILE *out;
+	bool any;
+};
+
+static int explain_refusal(void *ud, const char *facility, const char *kind,
+			   const char *message, int64_t at)
+{
+	struct explain_refusals *c = ud;
+	char when[32] = "-";
+	time_t t = (time_t)at;
+	struct tm tm;
+	if (gmtime_r(&t, &tm))
+		strftime(when, sizeof when, "%Y-%m-%d %H:%M:%SZ", &tm);
+	if (!c->any)
+		fputs("refused by the target (the next runs hold these while the record is unchanged):\n",
+		      c->out);
+	c->any = true;
+	fprintf(c->out, "  held in %s: the target refused the %s (%s): %s; held until the "
+		"person's record changes\n", strempty(facility), strempty(kind), when, strempty(message));
+	return 0;
+}
+
 int run_explain(struct config *cfg, const char *person, FILE *out)
 {
 	struct explain_ctx c = { cfg, person, NULL, out, false };
@@ -454,5 +511,8 @@ int run_explain(struct config *cfg, const char *person, FILE *out)
 				rows[k].missing_runs, rows[k].invites_sent);
 		state_members_free(rows, n);
 	}
+	struct explain_refusals rc = { out, false };
+	for (size_t i = 0; i < cfg->n_sources; i++)
+		state_person_refusals(st, cfg->sources[i].name, person, explain_refusal, &rc);
 	return c.found ? 0 : -ENOENT;
 }

@@ -30,7 +30,6 @@
 #define RETRY_CAP (3600 * USEC_PER_SEC)    /* retries never wait longer (unless the interval does) */
 #define STATUS_EVERY (1 * USEC_PER_SEC)
 #define PROGRESS_LOG_EVERY (30 * USEC_PER_SEC)
-#define HELD_SHOWN 50
 
 struct service {
 	const struct service_options *o;
@@ -48,7 +47,6 @@ struct service {
 	uint64_t run_started;
 	char doing[160];
 	char last[200];
-	char *held;                      /* the last run's held persons, one a line */
 	struct metrics metrics;
 };
 
@@ -114,15 +112,57 @@ static uint64_t next_delay(const struct service *S)
 	return d < cap ? d : cap;
 }
 
-static bool full_due(const struct service *S)
+/* Why the next run lists its sources completely, or NULL: incremental.
+ * Only complete listings may deactivate leavers, so the journal says which
+ * kind each run is and why. */
+static const char *full_reason(const struct service *S)
 {
 	uint64_t every = S->cfg->schedule.full_every;
+	if (S->full_requested)
+		return "asked for with staffsyncctl run --full";
 	if (every == DURATION_NEVER)
-		return false;
-	return every == 0 || S->last_full == 0 || mono_now() - S->last_full >= every;
+		return NULL;
+	if (every == 0)
+		return "schedule.full_every is 0: every run is complete";
+	if (S->last_full == 0)
+		return "no complete listing since the daemon started";
+	if (mono_now() - S->last_full >= every)
+		return "schedule.full_every has passed since the last complete listing";
+	return NULL;
+}
+
+static void log_run_start(const struct service *S, const char *why)
+{
+	uint64_t every = S->cfg->schedule.full_every, since = mono_now() - S->last_full;
+	uint64_t due = since < every ? every - since : 0;   /* the clock moved on since full_reason() */
+	if (why) {
+		log_fields(LOG_INFO, (const char *const[]){ "STAFFSYNC_LISTINGS=complete", NULL },
+			   "starting a run with complete listings: %s", why);
+	} else if (every == DURATION_NEVER) {
+		log_fields(LOG_INFO, (const char *const[]){ "STAFFSYNC_LISTINGS=incremental", NULL },
+			   "starting an incremental run (schedule.full_every: never)");
+	} else {
+		log_fields(LOG_INFO, (const char *const[]){ "STAFFSYNC_LISTINGS=incremental", NULL },
+			   "starting an incremental run: complete listings are due in %llu s (schedule.full_every)",
+			   (unsigned long long)(due / USEC_PER_SEC));
+	}
 }
 
 /* ------------------------------------------------------------ control */
+
+/* Held persons from the state, not from this process's memory: they stay
+ * true across restarts and --once runs, and staffsyncctl shows the same
+ * list when the daemon is down. A read-only connection: during a run it
+ * sees the last committed state. */
+static void status_holds(const struct service *S, FILE *reply)
+{
+	_cleanup_(state_closep) state *st = NULL;
+	int r = state_open(S->cfg->state_dir, true, &st);
+	if (r >= 0)
+		r = control_print_holds(st, reply);
+	if (r < 0)
+		fprintf(reply, "held persons: cannot read the state: %s\n", strerror(-r));
+}
 
 static void control_request(void *ud, const char *req, FILE *reply)
 {
@@ -149,8 +189,7 @@ static void control_request(void *ud, const char *req, FILE *reply)
 		"next run: %s\nfailures in a row: %u\n",
 		(long)getpid(), S->cfg->file, S->cfg->state_dir, S->doing,
 		S->last[0] ? S->last : "none yet", S->running ? "after this one" : next, S->failures);
-	if (!isempty(S->held))
-		fprintf(reply, "held in the last run:\n%s", S->held);
+	status_holds(S, reply);
 }
 
 static int on_control(sd_event_source *s, int fd, uint32_t revents, void *ud)
@@ -203,21 +242,6 @@ static void on_planned(void *ud, long run_id, const struct plan *p)
 	struct service *S = ud;
 	S->run_id = run_id;
 	metrics_plan(&S->metrics, p);
-	char *buf = NULL;
-	size_t len = 0, shown = 0;
-	FILE *f = open_memstream(&buf, &len);
-	if (!f)
-		return;
-	for (size_t i = 0; i < p->n_ops; i++)
-		if (p->ops[i].op.kind == SS_OP_HOLD && shown++ < HELD_SHOWN)
-			fprintf(f, "  %s in %s: %s\n", p->ops[i].person, strempty(p->ops[i].op.facility),
-				strempty(p->ops[i].op.reason));
-	if (shown > HELD_SHOWN)
-		fprintf(f, "  ... and %zu more\n", shown - HELD_SHOWN);
-	if (fclose(f) == 0) {
-		free(S->held);
-		S->held = buf;
-	}
 }
 
 static void on_finished(void *ud, long run_id, const char *status)
@@ -235,15 +259,18 @@ static void report_overrun(struct service *S, uint64_t took)
 	if (took <= S->cfg->schedule.interval)
 		return;
 	snprintf(f_run, sizeof f_run, "STAFFSYNC_RUN=%ld", S->run_id);
+	/* Tenths of seconds: an interval of a few seconds (tests, tight
+	 * schedules) must not read as "took 1 s, longer than 1 s". */
 	log_fields(LOG_WARNING, (const char *const[]){ SS_MID_RUN_OVERRAN, f_run, NULL },
-		   "run %ld took %llu s, longer than the interval (%llu s): the next run starts late",
-		   S->run_id, (unsigned long long)(took / USEC_PER_SEC),
-		   (unsigned long long)(S->cfg->schedule.interval / USEC_PER_SEC));
+		   "run %ld took %.1f s, longer than schedule.interval (%.1f s): the next run starts late",
+		   S->run_id, (double)took / USEC_PER_SEC,
+		   (double)S->cfg->schedule.interval / USEC_PER_SEC);
 }
 
 static void do_run(struct service *S)
 {
-	bool full = S->full_requested || full_due(S);
+	const char *why_full = full_reason(S);
+	bool full = why_full != NULL;
 	_cleanup_fclose_ FILE *out = fopen("/dev/null", "we");
 	struct run_hooks hooks = { on_progress, on_planned, on_finished, S };
 	char when[32];
@@ -254,6 +281,7 @@ static void do_run(struct service *S)
 	S->running = true;
 	S->run_id = 0;
 	S->run_started = S->last_progress_log = mono_now();
+	log_run_start(S, why_full);
 	snprintf(S->doing, sizeof S->doing, "running a sync%s", full ? " (complete listings)" : "");
 	notify_status(S, NULL);
 	int ret = run_once(S->cfg, &(struct run_options){ .full = full, .out = out ? out : stderr,
@@ -401,6 +429,5 @@ out:
 	sd_event_unref(S.ev);
 	config_close(S.cfg);
 	metrics_clear(&S.metrics);
-	free(S.held);
 	return r;
 }

@@ -47,6 +47,33 @@ static const char *const migrations[] = {
 	"  attempts INTEGER NOT NULL DEFAULT 0, error TEXT,"
 	"  queued_at INTEGER NOT NULL, sent_at INTEGER);"
 	"CREATE INDEX outbox_open ON outbox(state) WHERE state <> 'sent';",
+	/* 3: operations the target refused for one person (SS_OP_REFUSED), by
+	 * what they would write (content: plan_op_content()), so that later
+	 * plans hold the person with the target's words instead of sending the
+	 * same operation again; a row goes when an operation of that kind of
+	 * that membership succeeds. */
+	"CREATE TABLE refusals (source TEXT NOT NULL, person TEXT NOT NULL, facility TEXT NOT NULL,"
+	"  kind TEXT NOT NULL, content TEXT NOT NULL, message TEXT NOT NULL,"
+	"  refused_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (source, person, facility, kind)) WITHOUT ROWID;",
+	/* 4: bounded retries of invite e-mail (accounts.smtp.max_attempts): a
+	 * mail the server refused waits in 'queued' until next_at; after its
+	 * last attempt it is 'failed', kept with the server's answer for the
+	 * operator. SQLite cannot change a CHECK: the table is rebuilt. */
+	"CREATE TABLE outbox_4 (id INTEGER PRIMARY KEY, op_key TEXT NOT NULL UNIQUE,"
+	"  kind TEXT NOT NULL CHECK (kind = 'invite' OR kind = 'resend'),"
+	"  facility TEXT NOT NULL, person TEXT NOT NULL, email TEXT NOT NULL,"
+	"  given_name TEXT, family_name TEXT,"
+	"  state TEXT NOT NULL DEFAULT 'queued' CHECK (state = 'queued' OR state = 'sending'"
+	"    OR state = 'sent' OR state = 'unknown' OR state = 'failed'),"
+	"  attempts INTEGER NOT NULL DEFAULT 0, error TEXT,"
+	"  queued_at INTEGER NOT NULL, sent_at INTEGER, next_at INTEGER NOT NULL DEFAULT 0);"
+	"INSERT INTO outbox_4 (id, op_key, kind, facility, person, email, given_name, family_name,"
+	"  state, attempts, error, queued_at, sent_at) SELECT id, op_key, kind, facility, person,"
+	"  email, given_name, family_name, state, attempts, error, queued_at, sent_at FROM outbox;"
+	"DROP TABLE outbox;"
+	"ALTER TABLE outbox_4 RENAME TO outbox;"
+	"CREATE INDEX outbox_open ON outbox(state) WHERE state <> 'sent';",
 };
 
 enum stmt_id {
@@ -81,10 +108,26 @@ static const char *const stmt_sql[_ST_MAX] = {
 	[ST_HOLD_ADD] = "INSERT INTO holds (run_id, source, person, facility, reason) VALUES (?1,?2,?3,?4,?5)",
 };
 
+enum refusal_stmt_id { RF_GET, RF_PUT, RF_DROP, RF_PERSON, _RF_MAX };
+
+static const char *const refusal_sql[_RF_MAX] = {
+	[RF_GET] = "SELECT message, refused_at FROM refusals WHERE source = ?1 AND person = ?2"
+		" AND facility = ?3 AND kind = ?4 AND content = ?5",
+	[RF_PUT] = "INSERT OR REPLACE INTO refusals (source, person, facility, kind, content, message,"
+		" refused_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[RF_DROP] = "DELETE FROM refusals WHERE source = ?1 AND person = ?2 AND facility = ?3"
+		" AND kind = ?4",
+	[RF_PERSON] = "SELECT facility, kind, message, refused_at FROM refusals"
+		" WHERE source = ?1 AND person = ?2 ORDER BY facility, kind",
+};
+
 struct state {
 	sqlite3 *db;             /* NULL: read-only view of a state that does not exist yet */
 	bool writable;
 	sqlite3_stmt *stmt[_ST_MAX];
+	/* Prepared on first use: a read-only open of a state not migrated to
+	 * version 3 yet (staffsyncctl plan after an upgrade) has no refusals. */
+	sqlite3_stmt *refusal[_RF_MAX];
 };
 
 static int sql_err(int rc)
@@ -183,6 +226,8 @@ void state_close(state *st)
 		return;
 	for (int i = 0; i < _ST_MAX; i++)
 		sqlite3_finalize(st->stmt[i]);
+	for (int i = 0; i < _RF_MAX; i++)
+		sqlite3_finalize(st->refusal[i]);
 	/* Leave no -wal/-shm behind: a later read-only open (a dry run, the
 	 * operator tool) of a WAL database would have to create them, and a
 	 * dry run writes nothing anywhere. Fails harmlessly while another
@@ -671,6 +716,180 @@ int state_hold_add(state *st, long run_id, const char *source, const char *perso
 	return r;
 }
 
+void state_holds_free(struct state_hold *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].source);
+		free(v[i].person);
+		free(v[i].facility);
+		free(v[i].reason);
+	}
+	free(v);
+}
+
+static int holds_count(state *st, size_t *total)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM holds", -1, &s, NULL) != SQLITE_OK)
+		return -EIO;
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*total = (size_t)sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return sql_err(rc);
+}
+
+int state_holds_list(state *st, unsigned limit, struct state_hold **ret, size_t *n, size_t *total)
+{
+	struct state_hold *v = NULL;
+	size_t count = 0;
+	sqlite3_stmt *s;
+	int r, rc;
+	*ret = NULL;
+	*n = *total = 0;
+	if (!st->db)
+		return 0;
+	if ((r = holds_count(st, total)) < 0)
+		return r;
+	if (sqlite3_prepare_v2(st->db, "SELECT run_id, source, person, facility, reason FROM holds"
+			       " ORDER BY person, facility LIMIT ?1", -1, &s, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, limit);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct state_hold *nv = realloc(v, (count + 1) * sizeof *v);
+		if (!nv) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		v = nv;
+		v[count++] = (struct state_hold){
+			.run_id = (long)sqlite3_column_int64(s, 0),
+			.source = col_text(s, 1),
+			.person = col_text(s, 2),
+			.facility = col_text(s, 3),
+			.reason = col_text(s, 4),
+		};
+	}
+	sqlite3_finalize(s);
+	if ((r = sql_err(rc)) < 0) {
+		state_holds_free(v, count);
+		return r;
+	}
+	*ret = v;
+	*n = count;
+	return 0;
+}
+
+int state_approval_pending(state *st, long run_id)
+{
+	sqlite3_stmt *s;
+	if (!st->db)
+		return 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM approvals WHERE run_id = ?1 AND used_at IS NULL",
+			       -1, &s, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, run_id);
+	int rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 1 : sql_err(rc);
+}
+
+/* ------------------------------------------------------------ refusals */
+
+/* The statement, reset; NULL when the state has no refusals table. */
+static sqlite3_stmt *refusal_stmt(state *st, enum refusal_stmt_id id)
+{
+	if (!st->db)
+		return NULL;
+	if (!st->refusal[id] &&
+	    sqlite3_prepare_v3(st->db, refusal_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+			       &st->refusal[id], NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_reset(st->refusal[id]);
+	sqlite3_clear_bindings(st->refusal[id]);
+	return st->refusal[id];
+}
+
+static void bind_membership(sqlite3_stmt *s, const char *source, const char *person,
+			    const char *facility, enum ss_op_kind kind)
+{
+	bind_text(s, 1, source);
+	bind_text(s, 2, person);
+	bind_text(s, 3, facility);
+	sqlite3_bind_text(s, 4, ss_op_kind_to_string(kind), -1, SQLITE_STATIC);
+}
+
+int state_refusal_put(state *st, const char *source, const char *person, const char *facility,
+		      enum ss_op_kind kind, uint64_t content, const char *message, int64_t now)
+{
+	char c[17];
+	sqlite3_stmt *s = refusal_stmt(st, RF_PUT);
+	if (!s)
+		return -EPROTO;
+	snprintf(c, sizeof c, "%016llx", (unsigned long long)content);
+	bind_membership(s, source, person, strempty(facility), kind);
+	bind_text(s, 5, c);
+	bind_text(s, 6, strempty(message));
+	sqlite3_bind_int64(s, 7, now);
+	int r = sql_err(sqlite3_step(s));
+	sqlite3_reset(s);
+	return r;
+}
+
+int state_refusal_drop(state *st, const char *source, const char *person, const char *facility,
+		       enum ss_op_kind kind)
+{
+	sqlite3_stmt *s = refusal_stmt(st, RF_DROP);
+	if (!s)
+		return -EPROTO;
+	bind_membership(s, source, person, strempty(facility), kind);
+	int r = sql_err(sqlite3_step(s));
+	sqlite3_reset(s);
+	return r;
+}
+
+int state_refusal_get(state *st, const char *source, const char *person, const char *facility,
+		      enum ss_op_kind kind, uint64_t content, char **message, int64_t *at)
+{
+	char c[17];
+	*message = NULL;
+	sqlite3_stmt *s = refusal_stmt(st, RF_GET);
+	if (!s)
+		return 0;   /* no state yet, or one from before refusals were kept */
+	snprintf(c, sizeof c, "%016llx", (unsigned long long)content);
+	bind_membership(s, source, person, strempty(facility), kind);
+	bind_text(s, 5, c);
+	int rc = sqlite3_step(s), r = sql_err(rc);
+	if (rc == SQLITE_ROW) {
+		*message = col_text(s, 0);
+		*at = sqlite3_column_int64(s, 1);
+		r = *message ? 1 : -ENOMEM;
+	}
+	sqlite3_reset(s);
+	return r;
+}
+
+int state_person_refusals(state *st, const char *source, const char *person,
+			  int (*fn)(void *ud, const char *facility, const char *kind,
+				    const char *message, int64_t at), void *ud)
+{
+	sqlite3_stmt *s = refusal_stmt(st, RF_PERSON);
+	int rc, r = 0;
+	if (!s)
+		return 0;
+	bind_text(s, 1, source);
+	bind_text(s, 2, person);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if ((r = fn(ud, (const char *)sqlite3_column_text(s, 0),
+			    (const char *)sqlite3_column_text(s, 1),
+			    (const char *)sqlite3_column_text(s, 2), sqlite3_column_int64(s, 3))) < 0)
+			break;
+	if (r == 0)
+		r = sql_err(rc);
+	sqlite3_reset(s);
+	return r;
+}
+
 /* ------------------------------------------------------------- outbox */
 
 int state_outbox_add(state *st, const struct state_mail *m, int64_t now)
@@ -701,7 +920,7 @@ int state_outbox_for_each(state *st, const char *which,
 	if (!st->db)
 		return 0;
 	if (sqlite3_prepare_v2(st->db, "SELECT id, op_key, kind, facility, person, email, given_name,"
-			       " family_name, attempts FROM outbox WHERE state = ?1 ORDER BY id",
+			       " family_name, attempts, next_at, error FROM outbox WHERE state = ?1 ORDER BY id",
 			       -1, &s, NULL) != SQLITE_OK)
 		return -EIO;
 	bind_text(s, 1, which);
@@ -716,6 +935,8 @@ int state_outbox_for_each(state *st, const char *which,
 			.given_name = (const char *)sqlite3_column_text(s, 6),
 			.family_name = (const char *)sqlite3_column_text(s, 7),
 			.attempts = (unsigned long)sqlite3_column_int64(s, 8),
+			.next_at = sqlite3_column_int64(s, 9),
+			.error = (const char *)sqlite3_column_text(s, 10),
 		};
 		if ((r = fn(ud, &m)) < 0)
 			break;
@@ -738,6 +959,21 @@ int state_outbox_set(state *st, long id, const char *to, const char *error, int6
 	bind_text(s, 2, to);
 	bind_text(s, 3, error);
 	sqlite3_bind_int64(s, 4, now);
+	int r = sql_err(sqlite3_step(s));
+	sqlite3_finalize(s);
+	return r;
+}
+
+int state_outbox_retry(state *st, long id, const char *error, unsigned long attempts, int64_t next_at)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(st->db, "UPDATE outbox SET state = 'queued', error = ?2, attempts = ?3,"
+			       " next_at = ?4 WHERE id = ?1", -1, &s, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, id);
+	bind_text(s, 2, error);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)attempts);
+	sqlite3_bind_int64(s, 4, next_at);
 	int r = sql_err(sqlite3_step(s));
 	sqlite3_finalize(s);
 	return r;

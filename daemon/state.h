@@ -94,17 +94,49 @@ struct state_mail {
 	const char *op_key;      /* the invite op's idempotency key: one mail per key */
 	const char *kind;        /* invite | resend */
 	const char *facility, *person, *email, *given_name, *family_name;
-	unsigned long attempts;
+	unsigned long attempts;  /* SMTP transactions that did not deliver it */
+	int64_t next_at;         /* queued: not tried again before (0: at once) */
+	const char *error;       /* why the last attempt did not deliver it; NULL: none */
 };
 /* Queue a mail (nothing if its op key was queued before). */
 int state_outbox_add(state *st, const struct state_mail *m, int64_t now);
 /* Rows in state which (queued, sending, sent, unknown), oldest first. */
 int state_outbox_for_each(state *st, const char *which,
 			  int (*fn)(void *ud, const struct state_mail *m), void *ud);
-/* Move a row to state to (queued with an error, sending, sent, unknown). */
+/* Move a row to state to (queued with an error, sending, sent, unknown, failed). */
 int state_outbox_set(state *st, long id, const char *to, const char *error, int64_t now);
+/* Back to queued after a failed attempt: the error, the attempts counted
+ * against accounts.smtp.max_attempts, and when it may be tried again. */
+int state_outbox_retry(state *st, long id, const char *error, unsigned long attempts, int64_t next_at);
+
+/* Operations the target refused for one person (SS_OP_REFUSED), by kind
+ * and content (plan_op_content()): one row per membership and kind, the
+ * last refusal. _get: 1 with *message (malloc'd) and *at when a refusal of
+ * exactly this content is recorded, 0 if none, negative errno. _drop: when
+ * an operation of that kind succeeded. */
+int state_refusal_put(state *st, const char *source, const char *person, const char *facility,
+		      enum ss_op_kind kind, uint64_t content, const char *message, int64_t now);
+int state_refusal_drop(state *st, const char *source, const char *person, const char *facility,
+		       enum ss_op_kind kind);
+int state_refusal_get(state *st, const char *source, const char *person, const char *facility,
+		      enum ss_op_kind kind, uint64_t content, char **message, int64_t *at);
+/* Each refusal recorded for the person (staffsyncctl explain). */
+int state_person_refusals(state *st, const char *source, const char *person,
+			  int (*fn)(void *ud, const char *facility, const char *kind,
+				    const char *message, int64_t at), void *ud);
 
 /* Held persons of the last run, for staffsyncctl status/explain. */
 int state_holds_clear(state *st);
 int state_hold_add(state *st, long run_id, const char *source, const char *person,
 		   const char *facility, const char *reason);
+/* The held persons recorded by the last applied run, by person (at most
+ * limit of them; *total: how many there are). Free with state_holds_free. */
+struct state_hold {
+	long run_id;
+	char *source, *person, *facility, *reason;
+};
+int state_holds_list(state *st, unsigned limit, struct state_hold **ret, size_t *n, size_t *total);
+void state_holds_free(struct state_hold *v, size_t n);
+/* 1 if an operator approved the gated run's plan and no run applied it yet,
+ * 0 if not, negative errno. */
+int state_approval_pending(state *st, long run_id);

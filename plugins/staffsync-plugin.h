@@ -4,7 +4,7 @@
  *
  * A plugin is a shared object that exports one function, staffsync_plugin(),
  * returning a descriptor (struct ss_plugin). The loader refuses a descriptor
- * whose abi_version differs from SS_PLUGIN_ABI_VERSION.
+ * whose major abi_version differs from SS_PLUGIN_ABI_VERSION.
  *
  * Sources stream normalised person records (struct ss_record) and say how
  * complete their listing was. Targets are the workspaces: they look up the
@@ -29,6 +29,17 @@
 
 #define SS_PLUGIN_ABI_VERSION 1u
 #define SS_PLUGIN_ENTRY_SYMBOL "staffsync_plugin"
+
+/* Additions to ABI 1 that plugins built before them lack: a plugin says
+ * which it knows by setting abi_version to SS_PLUGIN_ABI (the revision in
+ * the upper 16 bits). The loader compares the low 16 bits only, and reads
+ * a member appended to a struct the plugin defines (struct ss_target_ops)
+ * only when the plugin's revision has it: a plugin built before has no
+ * such member, and reading past the end of its struct would be reading
+ * garbage, not NULL.
+ *   revision 1: ss_target_ops.lookup_username, SS_OP_REFUSED */
+#define SS_PLUGIN_ABI_REVISION 1u
+#define SS_PLUGIN_ABI (SS_PLUGIN_ABI_VERSION | SS_PLUGIN_ABI_REVISION << 16)
 
 #define SS_USEC_PER_SEC 1000000ULL
 #define SS_DURATION_NEVER UINT64_MAX   /* an SS_CONF_DURATION of "never" */
@@ -262,8 +273,17 @@ struct ss_op {
 	char *reason;            /* hold: why; others: a short human explanation */
 };
 
+/* ss_op_result.error when the target refuses this person's operation
+ * for good (a uniqueness conflict, a value it does not accept: SCIM 400,
+ * 409): retrying the same content cannot succeed. The engine holds the
+ * person, with the message, until what the operation would write changes.
+ * Any other failure that is not transient (authentication, TLS) is
+ * journaled as failed and planned again: it is not about the person. A
+ * value no errno takes, so that no plugin returns it by chance. */
+#define SS_OP_REFUSED (-4096)
+
 struct ss_op_result {
-	int error;               /* 0, or a negative errno */
+	int error;               /* 0, a negative errno, or SS_OP_REFUSED */
 	bool transient;          /* worth retrying later (timeout, 5xx) */
 	bool already;            /* the key had been applied before: nothing done now */
 	char message[512];       /* the target's words on failure; never a secret */
@@ -295,6 +315,16 @@ struct ss_target_ops {
 	/* Complete every applied operation and call its done callback. */
 	int (*flush)(void *instance);
 	void (*close)(void *instance);
+	/* Revision 1 (read only when ss_plugin_abi_revision() >= 1), optional
+	 * (NULL: the target has no user names; target.adopt: username is then
+	 * refused by the configuration check). The membership of facility
+	 * whose user name (the login the target knows an account by) is,
+	 * case-insensitively, the one the target would give want (how it
+	 * names accounts is the target's: its configuration), and whose
+	 * external id differs from want's or is NULL: 1 found (out filled),
+	 * 0 none, negative errno. */
+	int (*lookup_username)(void *instance, const char *facility, const struct ss_member *want,
+			       struct ss_member *out);
 };
 
 /* ----------------------------------------------------------- descriptor --- */
@@ -305,7 +335,7 @@ enum ss_plugin_kind {
 };
 
 struct ss_plugin {
-	unsigned abi_version;    /* SS_PLUGIN_ABI_VERSION the plugin was built against */
+	unsigned abi_version;    /* SS_PLUGIN_ABI (or SS_PLUGIN_ABI_VERSION: revision 0) */
 	enum ss_plugin_kind kind;
 	const char *name;        /* the config's "type:" value */
 	const char *description;
@@ -314,6 +344,26 @@ struct ss_plugin {
 };
 
 typedef const struct ss_plugin *(*ss_plugin_entry_fn)(void);
+
+/* The major ABI version a descriptor was built for, and its revision. */
+static inline unsigned ss_plugin_abi_major(const struct ss_plugin *p)
+{
+	return p->abi_version & 0xffffu;
+}
+
+static inline unsigned ss_plugin_abi_revision(const struct ss_plugin *p)
+{
+	return p->abi_version >> 16;
+}
+
+/* The target's lookup_username, or NULL (none, or built before revision 1). */
+static inline int (*ss_target_lookup_username(const struct ss_plugin *p))(
+	void *, const char *, const struct ss_member *, struct ss_member *)
+{
+	if (p->kind != SS_PLUGIN_TARGET || !p->target || ss_plugin_abi_revision(p) < 1)
+		return NULL;
+	return p->target->lookup_username;
+}
 
 /* Every plugin defines this, returning a static descriptor. */
 const struct ss_plugin *staffsync_plugin(void);

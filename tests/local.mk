@@ -18,6 +18,11 @@ tests_unit_test_plan_SOURCES = tests/unit/test-plan.c tests/unit/fixtures.c test
 tests_unit_test_plan_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_plan_LDADD = $(UNIT_LDADD)
 
+check_PROGRAMS += tests/unit/test-apply
+tests_unit_test_apply_SOURCES = tests/unit/test-apply.c tests/unit/fixtures.c tests/unit/fixtures.h
+tests_unit_test_apply_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_apply_LDADD = $(UNIT_LDADD)
+
 check_PROGRAMS += tests/unit/test-gates
 tests_unit_test_gates_SOURCES = tests/unit/test-gates.c tests/unit/fixtures.c tests/unit/fixtures.h
 tests_unit_test_gates_CFLAGS = $(UNIT_CFLAGS)
@@ -49,7 +54,7 @@ EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh tests/integration/sc
 	tests/bench tests/run-all
 
 AM_TESTS_ENVIRONMENT = \
-	STAFFSYNC_PLUGIN_PATH='$(abs_top_builddir)/plugins/csv/.libs:$(abs_top_builddir)/plugins/sqlite/.libs'; \
+	STAFFSYNC_PLUGIN_PATH='$(abs_top_builddir)/plugins/csv/.libs:$(abs_top_builddir)/plugins/sqlite/.libs:$(abs_top_builddir)/plugins/smtp/.libs'; \
 	STAFFSYNC_TEST_PLUGIN_DIR='$(abs_top_builddir)/tests/plugins/.libs'; export STAFFSYNC_TEST_PLUGIN_DIR; \
 	export STAFFSYNC_PLUGIN_PATH; \
 	top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; \

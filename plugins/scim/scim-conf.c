@@ -42,6 +42,7 @@ static const struct ss_conf_key conf_keys[] = {
 	{ "stop_after_failures", SS_CONF_UINT, offsetof(struct scim_conf, stop_after), false, NULL },
 	{ "page_size", SS_CONF_UINT, offsetof(struct scim_conf, page_size), false, NULL },
 	{ "invite_request", SS_CONF_NODE, offsetof(struct scim_conf, invite_request_node), false, NULL },
+	{ "user_name", SS_CONF_STRING, offsetof(struct scim_conf, user_name), false, NULL },
 	{ NULL, 0, 0, false, NULL },
 };
 

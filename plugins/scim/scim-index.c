@@ -5,8 +5,10 @@
  * requests), and comparing it with what the engine wants is how hand edits
  * (drift) are seen. Operations keep it current as their answers arrive.
  *
- * Two jansson objects serve as the hash tables: "facility\x1fexternalId" ->
- * User, and "facility\x1femail in lower case" -> array of Users.
+ * Jansson objects serve as the hash tables: "facility\x1fexternalId" ->
+ * User, "facility\x1femail in lower case" -> array of Users, and the same
+ * for userName (target.adopt: username; userName is unique per provider,
+ * but a User of the single endpoint moves between index facilities).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -21,6 +23,7 @@
 struct scim_index {
 	json_t *by_external_id;
 	json_t *by_email;
+	json_t *by_username;
 	json_t *by_id;           /* "facility\x1fid" -> User: replacing drops stale keys */
 };
 
@@ -31,8 +34,9 @@ int scim_index_new(struct scim_index **ret)
 		return -ENOMEM;
 	x->by_external_id = json_object();
 	x->by_email = json_object();
+	x->by_username = json_object();
 	x->by_id = json_object();
-	if (!x->by_external_id || !x->by_email || !x->by_id) {
+	if (!x->by_external_id || !x->by_email || !x->by_username || !x->by_id) {
 		scim_index_free(x);
 		return -ENOMEM;
 	}
@@ -46,6 +50,7 @@ void scim_index_free(struct scim_index *x)
 		return;
 	json_decref(x->by_external_id);
 	json_decref(x->by_email);
+	json_decref(x->by_username);
 	json_decref(x->by_id);
 	free(x);
 }
@@ -61,13 +66,13 @@ static char *make_key(const char *facility, const char *value, bool lower)
 	return k;
 }
 
-static void drop_email(struct scim_index *x, const char *facility, json_t *old)
+/* Drop old from the array of table under the (lower-case) value. */
+static void drop_listed(json_t *table, const char *facility, const char *value, json_t *old)
 {
-	const char *email = scim_user_email(old);
-	if (!email)
+	if (!value)
 		return;
-	_cleanup_free_ char *k = make_key(facility, email, true);
-	json_t *a = k ? json_object_get(x->by_email, k) : NULL;
+	_cleanup_free_ char *k = make_key(facility, value, true);
+	json_t *a = k ? json_object_get(table, k) : NULL;
 	size_t i;
 	json_t *u;
 	json_array_foreach(a, i, u)
@@ -75,6 +80,27 @@ static void drop_email(struct scim_index *x, const char *facility, json_t *old)
 			json_array_remove(a, i);
 			break;
 		}
+}
+
+static int add_listed(json_t *table, const char *facility, const char *value, json_t *user)
+{
+	if (!value)
+		return 0;
+	_cleanup_free_ char *k = make_key(facility, value, true);
+	if (!k)
+		return -ENOMEM;
+	json_t *a = json_object_get(table, k);
+	if (!a) {
+		a = json_array();
+		if (!a || json_object_set_new(table, k, a) < 0)
+			return -ENOMEM;
+	}
+	return json_array_append(a, user) < 0 ? -ENOMEM : 0;
+}
+
+static const char *user_name_of(json_t *user)
+{
+	return json_string_value(json_object_get(user, "userName"));
 }
 
 static void drop_old(struct scim_index *x, const char *facility, json_t *old)
@@ -85,7 +111,8 @@ static void drop_old(struct scim_index *x, const char *facility, json_t *old)
 		if (k && json_object_get(x->by_external_id, k) == old)
 			json_object_del(x->by_external_id, k);
 	}
-	drop_email(x, facility, old);
+	drop_listed(x->by_email, facility, scim_user_email(old), old);
+	drop_listed(x->by_username, facility, user_name_of(old), old);
 }
 
 int scim_index_put(struct scim_index *x, const char *facility, json_t *user)
@@ -111,20 +138,8 @@ int scim_index_put(struct scim_index *x, const char *facility, json_t *user)
 		if (!k || json_object_set(x->by_external_id, k, user) < 0)
 			return -ENOMEM;
 	}
-	if (email) {
-		_cleanup_free_ char *k = make_key(facility, email, true);
-		if (!k)
-			return -ENOMEM;
-		json_t *a = json_object_get(x->by_email, k);
-		if (!a) {
-			a = json_array();
-			if (!a || json_object_set_new(x->by_email, k, a) < 0)
-				return -ENOMEM;
-		}
-		if (json_array_append(a, user) < 0)
-			return -ENOMEM;
-	}
-	return 0;
+	int r = add_listed(x->by_email, facility, email, user);
+	return r < 0 ? r : add_listed(x->by_username, facility, user_name_of(user), user);
 }
 
 void scim_index_remove(struct scim_index *x, const char *facility, json_t *user)
@@ -146,11 +161,12 @@ json_t *scim_index_by_external_id(struct scim_index *x, const char *facility, co
 	return k ? json_object_get(x->by_external_id, k) : NULL;
 }
 
-json_t *scim_index_by_email(struct scim_index *x, const char *facility, const char *email,
-			    const char *external_id)
+/* A User of the array under value whose externalId differs or is absent. */
+static json_t *find_listed(json_t *table, const char *facility, const char *value,
+			   const char *external_id)
 {
-	_cleanup_free_ char *k = make_key(facility, email, true);
-	json_t *a = k ? json_object_get(x->by_email, k) : NULL, *u;
+	_cleanup_free_ char *k = value ? make_key(facility, value, true) : NULL;
+	json_t *a = k ? json_object_get(table, k) : NULL, *u;
 	size_t i;
 	json_array_foreach(a, i, u) {
 		const char *ext = scim_user_external_id(u);
@@ -158,6 +174,24 @@ json_t *scim_index_by_email(struct scim_index *x, const char *facility, const ch
 			return u;
 	}
 	return NULL;
+}
+
+json_t *scim_index_by_email(struct scim_index *x, const char *facility, const char *email,
+			    const char *external_id)
+{
+	return find_listed(x->by_email, facility, email, external_id);
+}
+
+json_t *scim_index_by_username(struct scim_index *x, const char *facility, const char *username,
+			       const char *external_id)
+{
+	return find_listed(x->by_username, facility, username, external_id);
+}
+
+json_t *scim_index_by_id(struct scim_index *x, const char *facility, const char *id)
+{
+	_cleanup_free_ char *k = id ? make_key(facility, id, false) : NULL;
+	return k ? json_object_get(x->by_id, k) : NULL;
 }
 
 size_t scim_index_size(const struct scim_index *x)

@@ -12,6 +12,7 @@
  * types, and strict providers refuse any).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -147,9 +148,34 @@ int scim_member_from_user(const struct scim_conf *c, json_t *user, const char *f
 
 /* ------------------------------------------------------------- writing --- */
 
-static const char *user_name(const struct ss_member *m)
+char *scim_user_name(const struct scim_conf *c, const struct ss_member *m)
 {
-	return m->email ? m->email : m->external_id;
+	const char *t = c->user_name ? c->user_name : "{email}";
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	if (!f)
+		return NULL;
+	while (*t) {
+		const char *v = NULL;
+		size_t skip = 0;
+		if (strncmp(t, "{email}", 7) == 0)
+			v = m->email ? m->email : m->external_id, skip = 7;
+		else if (strncmp(t, "{id}", 4) == 0)
+			v = m->external_id, skip = 4;
+		else if (strncmp(t, "{facility}", 10) == 0)
+			v = m->facility, skip = 10;
+		if (skip) {
+			fputs(v ? v : "", f);
+			t += skip;
+		} else
+			fputc(*t++, f);
+	}
+	if (fclose(f) != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
 }
 
 static json_t *emails_json(const char *email)
@@ -194,7 +220,8 @@ json_t *scim_user_json(const struct scim_conf *c, const struct ss_member *m, con
 	}
 	json_array_append_new(schemas, json_string(SCIM_CORE_USER_URN));
 	json_object_set_new(u, "schemas", schemas);
-	set_if(u, "userName", user_name(m));
+	_cleanup_free_ char *user_name = scim_user_name(c, m);
+	set_if(u, "userName", user_name);
 	set_if(u, "externalId", m->external_id);
 	set_if(name, "givenName", m->given_name);
 	set_if(name, "familyName", m->family_name);
@@ -274,7 +301,9 @@ json_t *scim_patch_fields(const struct scim_conf *c, const struct ss_member *m, 
 		add_op(ops, "displayName", json_sprintf("%s %s", m->given_name, m->family_name));
 	if (fields & SS_FIELD_EMAIL) {
 		add_op(ops, "emails", m->email ? emails_json(m->email) : NULL);
-		add_op(ops, "userName", json_string(user_name(m)));
+		_cleanup_free_ char *user_name = scim_user_name(c, m);
+		if (user_name)   /* never removed for want of memory */
+			add_op(ops, "userName", json_string(user_name));
 	}
 	if (ext) {
 		if (fields & SS_FIELD_ROLE)

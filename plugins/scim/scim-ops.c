@@ -72,6 +72,14 @@ static void finish(struct op_ctx *o, int error, bool transient, bool already, co
 		unblock(t, person);
 }
 
+/* Does the server's answer refuse this person's operation for good (a
+ * uniqueness conflict, a value it does not accept), as opposed to saying
+ * something about the endpoint or the credentials (401, 403, 404, TLS)? */
+static bool refused_for_good(long status)
+{
+	return status == 400 || status == 409 || status == 422;
+}
+
 static void finish_stopped(struct op_ctx *o)
 {
 	finish(o, -EIO, true, false, "not sent: %s failed %lu times in a row, so this run stopped "
@@ -274,7 +282,7 @@ static int op_adopt(struct op_ctx *o)
 {
 	const char *ext = scim_user_external_id(o->user);
 	if (ext && !streq(ext, o->op->member.external_id)) {
-		finish(o, -EEXIST, false, false, "adopt: user %s belongs to another person",
+		finish(o, SS_OP_REFUSED, false, false, "adopt: user %s belongs to another person",
 		       scim_user_id(o->user));
 		return 1;
 	}
@@ -357,6 +365,14 @@ static int op_move(struct op_ctx *o)
 static json_t *target_user(struct op_ctx *o)
 {
 	const struct ss_op *op = o->op;
+	if (op->kind == SS_OP_ADOPT && op->member.ref) {
+		/* The account the plan chose (by email or by user name). */
+		json_t *u = scim_index_by_id(o->t->index, op->facility, op->member.ref);
+		if (!u && !o->t->conf.per_facility)
+			u = scim_index_by_id(o->t->index, "", op->member.ref);
+		if (u)
+			return u;
+	}
 	if (op->kind == SS_OP_ADOPT) {
 		json_t *u = scim_index_by_email(o->t->index, op->facility, op->member.email, NULL);
 		if (!u && !o->t->conf.per_facility)
@@ -471,9 +487,9 @@ static void on_probe(struct op_ctx *o, struct scim_request *rq)
 			finish(o, 0, false, false, NULL);
 		return;
 	}
-	if (o->conflict) {
+	if (o->conflict) {   /* a 409 that is not our own earlier attempt */
 		scim_request_free(rq);
-		finish(o, -EPROTO, false, false, "%s", o->conflict);
+		finish(o, SS_OP_REFUSED, false, false, "%s", o->conflict);
 		return;
 	}
 	/* Not there: the POST never took effect; send it again. */
@@ -592,12 +608,15 @@ static void on_answer(struct scim_request *rq)
 		 * connection dies unanswered: the 409 may be our own User. */
 		if (search_after_conflict(o, rq, why))
 			return;
+	bool refused = !transient && rq->curl_code == CURLE_OK && refused_for_good(rq->status) &&
+		       o->stage != STAGE_INVITE_REQUEST;
 	scim_request_free(rq);
 	if (transient && o->ep->stopped)
 		finish(o, -EIO, true, false, "%s (after %u attempts; writing to %s stopped for this run, "
 		       "the rest stays journaled)", why, o->attempts + 1, o->ep->base_url);
 	else
-		finish(o, transient ? -EIO : -EPROTO, transient, false, "%s", why);
+		finish(o, transient ? -EIO : refused ? SS_OP_REFUSED : -EPROTO, transient, false,
+		       "%s", why);
 }
 
 /* One create of a Bulk answered: its User in the index, or its error. */
@@ -616,7 +635,8 @@ static void bulk_result(struct op_ctx *o, json_t *body, json_t *res)
 	}
 	const char *detail = json_string_value(json_object_get(json_object_get(res, "response"), "detail"));
 	if (status && status[0] == '4' && !streq(status, "409") && !streq(status, "429")) {
-		finish(o, -EPROTO, false, false, "HTTP %s: %s", status, detail ? detail : "refused in a Bulk request");
+		finish(o, refused_for_good(strtol(status, NULL, 10)) ? SS_OP_REFUSED : -EPROTO, false,
+		       false, "HTTP %s: %s", status, detail ? detail : "refused in a Bulk request");
 		return;
 	}
 	/* 409 (perhaps our own earlier attempt), 5xx, no answer: on its own. */

@@ -30,6 +30,50 @@
 
 /* --------------------------------------------------------------- open --- */
 
+/* facilities_per_person: many (the core's key, read from the document's
+ * root): a person may be a User in several facilities. */
+static bool many_facilities(const struct ss_host *host, ss_conf *conf)
+{
+	const yaml_node_t *root = host->conf_node(conf, 1);
+	const yaml_node_t *v = root && root->type == YAML_MAPPING_NODE
+		? host->conf_get(conf, root, "facilities_per_person") : NULL;
+	return v && v->type == YAML_SCALAR_NODE && streq((const char *)v->data.scalar.value, "many");
+}
+
+/* user_name: a template of known placeholders that names each User apart.
+ * With one endpoint for all facilities and several memberships per person,
+ * each membership is a User of its own and userName is unique per provider:
+ * the facility must be part of it (the default then: "{facility}/{email}"). */
+static int check_user_name(struct scim_target *t, ss_conf *conf, const yaml_node_t *node)
+{
+	const struct ss_host *host = t->host;
+	bool shared = !t->conf.per_facility && many_facilities(host, conf);
+	const char *u = t->conf.user_name;
+	if (!u) {
+		t->conf.user_name = strdup(shared ? "{facility}/{email}" : "{email}");
+		return t->conf.user_name ? 0 : -ENOMEM;
+	}
+	const yaml_node_t *at = host->conf_get(conf, node, "user_name");
+	for (const char *p = strchr(u, '{'); p; p = strchr(p + 1, '{'))
+		if (strncmp(p, "{email}", 7) && strncmp(p, "{id}", 4) && strncmp(p, "{facility}", 10)) {
+			host->conf_error(conf, at, "user_name: unknown placeholder at \"%s\" "
+					 "(known: {email}, {id}, {facility})", p);
+			return -EINVAL;
+		}
+	if (!strstr(u, "{email}") && !strstr(u, "{id}")) {
+		host->conf_error(conf, at, "user_name must hold {email} or {id}: every person "
+				 "needs a userName of their own");
+		return -EINVAL;
+	}
+	if (shared && !strstr(u, "{facility}")) {
+		host->conf_error(conf, at, "user_name must hold {facility} with one endpoint for all "
+				 "facilities and facilities_per_person: many (each membership is a "
+				 "User, and userName is unique)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int target_open(const struct ss_host *host, ss_conf *conf, const yaml_node_t *node,
 		       void **instance)
 {
@@ -38,6 +82,8 @@ static int target_open(const struct ss_host *host, ss_conf *conf, const yaml_nod
 		return -ENOMEM;
 	t->host = host;
 	int r = scim_conf_parse(host, conf, node, &t->conf);
+	if (r >= 0)
+		r = check_user_name(t, conf, node);
 	if (r < 0) {
 		scim_conf_free(host, &t->conf);
 		free(t);
@@ -330,6 +376,28 @@ static int target_lookup_email(void *instance, const char *facility, const char 
 	return r < 0 ? r : 1;
 }
 
+/* target.adopt: username: the account already named as this target would
+ * name want's User. */
+static int target_lookup_username(void *instance, const char *facility,
+				  const struct ss_member *want, struct ss_member *out)
+{
+	struct scim_target *t = instance;
+	if (!t->connected)
+		return -ENOTCONN;
+	struct ss_member m = *want;
+	m.facility = (char *)facility;
+	_cleanup_free_ char *name = scim_user_name(&t->conf, &m);
+	if (!name)
+		return -ENOMEM;
+	json_t *u = scim_index_by_username(t->index, facility, name, want->external_id);
+	if (!u && !t->conf.per_facility)
+		u = scim_index_by_username(t->index, "", name, want->external_id);
+	if (!u)
+		return 0;
+	int r = scim_member_from_user(&t->conf, u, facility, out);
+	return r < 0 ? r : 1;
+}
+
 /* ---------------------------------------------------------------- apply --- */
 
 static int target_apply(void *instance, const struct ss_op *op, ss_applied_fn done, void *userdata)
@@ -398,10 +466,11 @@ static const struct ss_target_ops scim_target_ops = {
 	.apply = target_apply,
 	.flush = target_flush,
 	.close = target_close,
+	.lookup_username = target_lookup_username,
 };
 
 static const struct ss_plugin scim_plugin = {
-	.abi_version = SS_PLUGIN_ABI_VERSION,
+	.abi_version = SS_PLUGIN_ABI,
 	.kind = SS_PLUGIN_TARGET,
 	.name = "scim",
 	.description = "SCIM 2.0 service provider(s): memberships as Users (RFC 7643/7644)",

@@ -65,6 +65,7 @@ struct scim_conf {
 	struct scim_basic_conf basic;
 	struct scim_oauth2_conf oauth2;
 	bool has_basic, has_oauth2;
+	char *user_name;              /* userName template ({email} {id} {facility}); set at open */
 	const yaml_node_t *invite_request_node;
 	struct scim_invite_request_conf invite_request;
 	bool has_invite_request;
@@ -177,6 +178,11 @@ int scim_auth_refresh(struct scim_http *h, struct scim_endpoint *ep, char *why, 
 
 /* --------------------------------------------------------------- json --- */
 
+/* The userName of a membership: c->user_name (NULL: "{email}") with {email}
+ * the e-mail (the source's id when there is none), {id} the source's id and
+ * {facility} the facility id. malloc'd; NULL on ENOMEM. */
+char *scim_user_name(const struct scim_conf *c, const struct ss_member *m);
+
 /* A SCIM User resource for a membership (POST body). */
 json_t *scim_user_json(const struct scim_conf *c, const struct ss_member *m, const char *facility);
 /* The membership a listed User stands for. */
@@ -211,4 +217,9 @@ json_t *scim_index_by_external_id(struct scim_index *x, const char *facility, co
  * differs from external_id (or is absent). */
 json_t *scim_index_by_email(struct scim_index *x, const char *facility, const char *email,
 			    const char *external_id);
+/* The same for the userName (case-insensitively). */
+json_t *scim_index_by_username(struct scim_index *x, const char *facility, const char *username,
+			       const char *external_id);
+/* The User with this SCIM id in facility. */
+json_t *scim_index_by_id(struct scim_index *x, const char *facility, const char *id);
 size_t scim_index_size(const struct scim_index *x);

@@ -1429,7 +1429,7 @@ static const struct ss_target_ops sqlite_target_ops = {
 };
 
 static const struct ss_plugin sqlite_plugin = {
-	.abi_version = SS_PLUGIN_ABI_VERSION,
+	.abi_version = SS_PLUGIN_ABI,
 	.kind = SS_PLUGIN_TARGET,
 	.name = "sqlite",
 	.description = "embedded workspace store (SQLite): facilities and memberships in one file",

@@ -35,7 +35,7 @@ staffsyncd=$builddir/staffsyncd
 for p in csv sqlite; do
 	[ -e "$builddir/plugins/$p/.libs/$p.so" ] || die "$builddir/plugins/$p/.libs/$p.so missing: build it first"
 done
-export STAFFSYNC_PLUGIN_PATH="$builddir/plugins/csv/.libs:$builddir/plugins/sqlite/.libs"
+export STAFFSYNC_PLUGIN_PATH="$builddir/plugins/csv/.libs:$builddir/plugins/sqlite/.libs:$builddir/plugins/smtp/.libs"
 
 sizes=${BENCH_SIZES:-"100000 1000000"}
 change_percent=${BENCH_CHANGE_PERCENT:-1}

@@ -72,6 +72,56 @@ else
 	echo "FAIL: the wrong-abi test plugin was not built"; status=1
 fi
 
+# target.adopt: username needs a target with user names: the workspace
+# store has none. An unknown adopt value is refused too.
+cat > adopt.yaml <<'YAML'
+sources:
+  - { name: hr, type: csv, path: staff.csv, columns: { id: employee_id } }
+target:
+  type: sqlite
+  adopt: username
+facilities:
+  - { id: north, match: { facility: [North] } }
+roles:
+  - { role: Nurse }
+YAML
+"$STAFFSYNCD" -c adopt.yaml --check-config > out.txt 2>&1 && { echo "FAIL adopt: exit 0"; status=1; }
+expect adopt.yaml "adopt.yaml:5:10: target.adopt: username needs a target that knows user names; the sqlite target has none"
+sed 's/adopt: username/adopt: phone/' adopt.yaml > adopt2.yaml
+"$STAFFSYNCD" -c adopt2.yaml --check-config > out.txt 2>&1 && { echo "FAIL adopt2: exit 0"; status=1; }
+expect adopt2.yaml "adopt2.yaml:5:10: target.adopt must be none, email or username"
+sed 's/adopt: username/adopt: email/' adopt.yaml > adopt3.yaml
+"$STAFFSYNCD" -c adopt3.yaml --check-config > out.txt 2>&1 || { echo "FAIL adopt3: refused"; cat out.txt; status=1; }
+
+# A target built before ABI 1 revision 1 still loads and runs; it has no
+# lookup_username (whatever follows its ops struct is not read), so
+# adopt: username is refused for it.
+if [ -f "${STAFFSYNC_TEST_PLUGIN_DIR:-}/old-target.so" ]; then
+	printf 'employee_id,site,first_name,last_name\nE1,North,Ann,Lee\n' > old.csv
+	cat > old.yaml <<'YAML'
+state_dir: old-state
+sources:
+  - { name: hr, type: csv, path: old.csv, columns: { id: employee_id, facility: site,
+                                                     given_name: first_name, family_name: last_name } }
+target:
+  type: old-target
+  adopt: none
+facilities:
+  - { id: north, match: { facility: [North] } }
+roles:
+  - { role: Nurse }
+YAML
+	STAFFSYNC_PLUGIN_PATH="$STAFFSYNC_PLUGIN_PATH:$STAFFSYNC_TEST_PLUGIN_DIR" \
+		"$STAFFSYNCD" -c old.yaml --once > out.txt 2>&1 || { echo "FAIL old target: a run failed"; cat out.txt; status=1; }
+	expect old.yaml "summary: created=1 "
+	sed 's/adopt: none/adopt: username/' old.yaml > old2.yaml
+	STAFFSYNC_PLUGIN_PATH="$STAFFSYNC_PLUGIN_PATH:$STAFFSYNC_TEST_PLUGIN_DIR" \
+		"$STAFFSYNCD" -c old2.yaml --check-config > out.txt 2>&1 && { echo "FAIL old2: exit 0"; status=1; }
+	expect old2.yaml "old2.yaml:7:10: target.adopt: username needs a target that knows user names; the old-target target has none"
+else
+	echo "FAIL: the old-target test plugin was not built"; status=1
+fi
+
 # A missing file.
 "$STAFFSYNCD" -c missing.yaml --check-config > out.txt 2>&1 && { echo "FAIL missing: exit 0"; status=1; }
 expect missing.yaml "missing.yaml"

@@ -36,11 +36,12 @@ start_sink() {
 	PIDS="$PIDS $SINK_PID"
 	wait_port "$SMTP_PORT" || { cat "$T/smtp.log"; hard_error "the SMTP sink did not start"; }
 }
-# mails: "To|Subject" of every mail received, sorted.
+# mails: "To address|Subject" of every mail received, sorted.
 mails() {
 	$PY - "$T/mail" <<'PY'
-import mailbox, sys
-rows = sorted(f"{m['To']}|{m['Subject']}" for m in mailbox.Maildir(sys.argv[1], create=False))
+import email.utils, mailbox, sys
+rows = sorted(f"{email.utils.parseaddr(m['To'])[1]}|{m['Subject']}"
+              for m in mailbox.Maildir(sys.argv[1], create=False))
 print("\n".join(rows))
 PY
 }
@@ -90,6 +91,8 @@ expect_same "mails after run 1" "$(printf '%s\n' \
 grep -l "Hello Ada Lovelace" "$T"/mail/new/* >/dev/null 2>&1 &&
 	grep -q "https://north.clinic.example/" "$(grep -l "Hello Ada Lovelace" "$T"/mail/new/*)" ||
 	{ echo "# Ada's mail lacks her name or the sign-in URL"; FAILED=$((FAILED + 1)); }
+grep -q '^To: "Ada Lovelace" <ada@example.org>' "$(grep -l "Hello Ada Lovelace" "$T"/mail/new/*)" ||
+	{ echo "# Ada's mail is not addressed to her name"; FAILED=$((FAILED + 1)); }
 expect_same "outbox after run 1" "$(printf '%s\n' 'E1|invite|sent' 'E3|invite|sent')" \
 	"$(sql "$T/state/state.db" "SELECT person, kind, state FROM outbox ORDER BY person")"
 

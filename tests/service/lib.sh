@@ -81,3 +81,66 @@ leavers:
   max_shrink: 50%
 YAML
 }
+
+# check WHAT CMD...: a named assertion; a failure sets status=1.
+status=0
+check() {
+	local what=$1
+	shift
+	if "$@"; then echo "ok: $what"; else echo "FAIL: $what"; status=1; fi
+}
+
+# journal_namespace "$@": where root may have a private mount namespace, run
+# the test again inside one (call it before make_tmpdir); there it mounts a
+# tmpfs on /run so that the test can bind its own receiver at
+# /run/systemd/journal/socket, where sd_journal_sendv sends. Returns 0 inside
+# such a namespace, 1 where none can be made (the test then reads stderr).
+journal_namespace() {
+	if [ "${STAFFSYNC_TEST_NAMESPACE:-}" = 1 ]; then
+		mount --make-rprivate / 2>/dev/null
+		mount -t tmpfs tmpfs /run || hard_error "cannot mount a tmpfs on /run in the namespace"
+		mkdir -p /run/systemd/journal
+		return 0
+	fi
+	if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null 2>&1 && unshare -m true 2>/dev/null; then
+		STAFFSYNC_TEST_NAMESPACE=1 exec unshare -m bash "$0" "$@"
+	fi
+	echo "# no private mount namespace (needs root and unshare): the journal fields are not checked"
+	return 1
+}
+
+# start_journal FILE: the fake journal, one JSON object a line in FILE; the
+# daemon logs there (STAFFSYNC_LOG=journal). Inside journal_namespace only.
+start_journal() {
+	JOURNAL=$1
+	start_recv journal /run/systemd/journal/socket "$JOURNAL"
+	export STAFFSYNC_LOG=journal
+}
+
+# journal_entries 'FIELD=VALUE'...: entries of $JOURNAL having all these
+# fields (VALUE: an extended regex of the whole value, JSON-escaped).
+journal_entries() {
+	local cmd="cat \"\$JOURNAL\"" kv
+	for kv in "$@"; do
+		cmd+=" | grep -E '\"${kv%%=*}\": \"${kv#*=}\"[,}]'"
+	done
+	eval "$cmd" | wc -l
+}
+
+# logged REGEX [FIELD=VALUE...]: how many of the daemon's messages start
+# with REGEX: from the fake journal (entries also having each FIELD) when the
+# test has one, else from the daemon's stderr ($DAEMON_LOG; fields unchecked).
+logged() {
+	local re=$1
+	shift
+	if [ -n "${JOURNAL:-}" ]; then
+		journal_entries "MESSAGE=$re.*" "$@"
+	else
+		grep -cE -- "^([a-z]+: )?$re" "$DAEMON_LOG" 2>/dev/null || true
+	fi
+}
+
+# ms_since T0_NS MS: true once MS milliseconds have passed since T0_NS
+# (date +%s%N). For waiting until a run has lasted long enough, never for
+# asserting how long something took.
+ms_since() { [ $(( ($(date +%s%N) - $1) / 1000000 )) -ge "$2" ]; }

@@ -7,7 +7,11 @@ SERVICE_TESTS = \
 	tests/service/unit-security.sh \
 	tests/service/install.sh \
 	tests/service/docs.sh \
-	tests/service/backoff.sh
+	tests/service/backoff.sh \
+	tests/service/overrun.sh \
+	tests/service/full-every.sh \
+	tests/service/secrets.sh \
+	tests/service/status-holds.sh
 TESTS += $(SERVICE_TESTS)
-EXTRA_DIST += $(SERVICE_TESTS) tests/service/lib.sh tests/service/sockrecv.py
+EXTRA_DIST += $(SERVICE_TESTS) tests/service/lib.sh tests/service/sockrecv.py tests/service/smtpdeny.py
 check_DATA = contrib/systemd/staffsyncd.service

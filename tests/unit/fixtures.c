@@ -156,6 +156,9 @@ struct ss_member *fx_world_add(struct fx_world *w, const struct ss_member *m)
 		w->rows = reallocarray(w->rows, w->cap, sizeof *w->rows);
 		assert_non_null(w->rows);
 	}
+	w->usernames = reallocarray(w->usernames, w->cap, sizeof *w->usernames);
+	assert_non_null(w->usernames);
+	w->usernames[w->n] = NULL;
 	struct ss_member *row = &w->rows[w->n++];
 	member_copy(row, m);
 	if (!row->ref) {
@@ -169,11 +172,71 @@ struct ss_member *fx_world_add(struct fx_world *w, const struct ss_member *m)
 
 void fx_world_free(struct fx_world *w)
 {
-	for (size_t i = 0; i < w->n; i++)
+	for (size_t i = 0; i < w->n; i++) {
 		ss_member_clear(&w->rows[i]);
+		free(w->usernames[i]);
+	}
 	free(w->rows);
+	free(w->usernames);
 	free(w->asked);
+	for (size_t i = 0; i < w->n_refusals; i++) {
+		struct fx_refusal *f = &w->refusals[i];
+		free(f->source); free(f->person); free(f->facility); free(f->message);
+	}
+	free(w->refusals);
 	*w = (struct fx_world){0};
+}
+
+void fx_world_username(struct fx_world *w, const struct ss_member *row, const char *username)
+{
+	size_t i = (size_t)(row - w->rows);
+	assert_true(i < w->n);
+	free(w->usernames[i]);
+	w->usernames[i] = dup_or_fail(username);
+}
+
+void fx_world_refuse(struct fx_world *w, const struct plan_op *o, const char *message)
+{
+	w->refusals = reallocarray(w->refusals, w->n_refusals + 1, sizeof *w->refusals);
+	assert_non_null(w->refusals);
+	w->refusals[w->n_refusals++] = (struct fx_refusal){
+		dup_or_fail(o->source), dup_or_fail(o->person), dup_or_fail(o->op.facility),
+		dup_or_fail(message), o->op.kind, plan_op_content(o) };
+}
+
+static int world_lookup_username(void *ud, const char *facility, const struct ss_member *want,
+				 struct ss_member *out)
+{
+	struct fx_world *w = ud;
+	const char *name = want->email ? want->email : want->external_id;
+	w->username_lookups++;
+	for (size_t i = 0; i < w->n; i++) {
+		const struct ss_member *m = &w->rows[i];
+		const char *mine = w->usernames[i] ? w->usernames[i] : m->email;
+		if (streq(m->facility, facility) && mine && name && strcasecmp(mine, name) == 0 &&
+		    !(m->external_id && streq_ptr(m->external_id, want->external_id))) {
+			member_copy(out, m);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int world_refused(void *ud, const char *source, const char *person, const char *facility,
+			 enum ss_op_kind kind, uint64_t content, char **message, int64_t *at)
+{
+	struct fx_world *w = ud;
+	w->refusal_lookups++;
+	for (size_t i = 0; i < w->n_refusals; i++) {
+		const struct fx_refusal *f = &w->refusals[i];
+		if (streq(f->source, source) && streq(f->person, person) &&
+		    streq(f->facility, facility) && f->kind == kind && f->content == content) {
+			*message = dup_or_fail(f->message);
+			*at = FX_NOW - FX_DAY;
+			return 1;
+		}
+	}
+	return 0;
 }
 
 static int world_lookup(void *ud, const char *facility, const char *external_id,
@@ -212,7 +275,8 @@ static int world_lookup_email(void *ud, const char *facility, const char *email,
 
 struct plan_world fx_world_plan(struct fx_world *w)
 {
-	return (struct plan_world){ world_lookup, world_lookup_email, w };
+	return (struct plan_world){ world_lookup, world_lookup_email, w,
+				    world_lookup_username, world_refused };
 }
 
 /* ------------------------------------------------------ the run driver --- */
@@ -268,7 +332,9 @@ void fx_plan(struct plan *p, const struct fx_run *run)
 	size_t n_inputs = run->inputs ? run->n_inputs : 1;
 	char why[256] = "";
 
-	plan_init(p, run->cfg, &world, run->now ? run->now : FX_NOW, run->adopt_email);
+	plan_init(p, run->cfg, &world, run->now ? run->now : FX_NOW,
+		  run->adopt_username ? PLAN_ADOPT_USERNAME
+		  : run->adopt_email ? PLAN_ADOPT_EMAIL : PLAN_ADOPT_NONE);
 	for (size_t i = 0; i < n_inputs; i++) {
 		const char *source = inputs[i].source ? inputs[i].source : FX_SOURCE;
 		enum ss_listing l = run->listings ? run->listings[i] : SS_LISTING_FULL;

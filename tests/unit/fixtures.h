@@ -66,17 +66,32 @@ struct state_member fx_state(const struct ss_member *m);
 
 /* The workspaces as the planner sees them: every membership of every
  * facility, deep copies. */
+struct fx_refusal {
+	char *source, *person, *facility, *message;
+	enum ss_op_kind kind;
+	uint64_t content;
+};
+
 struct fx_world {
 	struct ss_member *rows;
+	char **usernames;            /* per row: its user name (NULL: the row's email) */
 	size_t n, cap;
-	unsigned long lookups, email_lookups;
+	unsigned long lookups, email_lookups, username_lookups, refusal_lookups;
 	char *asked;                 /* the external id of the last lookup */
+	struct fx_refusal *refusals; /* what the target refused, as state.db keeps it */
+	size_t n_refusals;
 };
 
 /* Add a copy of m (managed rows, unmanaged rows with external_id NULL,
  * Patient rows ...). Returns the stored row, to change it further. */
 struct ss_member *fx_world_add(struct fx_world *w, const struct ss_member *m);
 void fx_world_free(struct fx_world *w);
+/* Give the row (returned by fx_world_add) a user name other than its email. */
+void fx_world_username(struct fx_world *w, const struct ss_member *row, const char *username);
+/* Record that the target refused o (SS_OP_REFUSED) with message, as apply.c
+ * does after a run: the planner's refused() answers from these. The fake's
+ * user name of a wanted membership is its email, or its external id. */
+void fx_world_refuse(struct fx_world *w, const struct plan_op *o, const char *message);
 /* lookup: the row of facility with this external id; lookup_email: a row
  * of facility whose email matches case-insensitively and whose external id
  * is NULL or differs from the person's. The ABI's lookup_email has no
@@ -103,6 +118,7 @@ struct fx_run {
 	struct fx_world *world;             /* NULL: an empty world */
 	int64_t now;                        /* 0: FX_NOW */
 	bool adopt_email;
+	bool adopt_username;                /* target.adopt: username (over adopt_email) */
 	const struct fx_input *inputs;      /* NULL: one input of the records below */
 	size_t n_inputs;
 	const struct ss_record *records;    /* the FX_SOURCE listing */

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "apply.h"
 #include "domain.h"
 #include "fixtures.h"
 #include "plan.h"
@@ -1338,6 +1339,235 @@ static void counts_match_the_operations(void **ts)
 	reason_has(want_op(t, SS_OP_HOLD, NULL, "p4"), "no facility");
 }
 
+/* ---------------------------------------------------------- refusals --- */
+
+#define REFUSED "HTTP 409: userName ann.lee@example.org is already in use"
+
+/* The target refused the first operation of kind for person (as apply.c
+ * records an SS_OP_REFUSED result). */
+static void refuse(struct t *t, enum ss_op_kind kind, const char *facility, const char *person)
+{
+	fx_world_refuse(&t->w, want_op(t, kind, facility, person), REFUSED);
+}
+
+static void refused_create_is_held_with_the_message(void **ts)
+{
+	struct t *t = *ts;
+	struct ss_record r = nurse("p1", AT_NORTH, EMAIL);
+	plan_records(t, &r, 1, NULL, 0);
+	refuse(t, SS_OP_CREATE, "north", "p1");
+	/* The next run, a day later: the same record, the same create. */
+	run(t, (struct fx_run){ .records = &r, .n_records = 1, .now = FX_NOW + FX_DAY });
+	n_ops(t, _SS_OP_MAX, 1);
+	const struct plan_op *h = want_op(t, SS_OP_HOLD, "north", "p1");
+	reason_has(h, REFUSED);
+	reason_has(h, "refused the create");
+	reason_has(h, "until the person's record changes");
+	assert_true(h->refusal);
+	/* Nor the invite that would follow it. */
+	no_op(t, SS_OP_INVITE, "north", "p1");
+	assert_int_equal(t->p.counts[SS_OP_HOLD], 1);
+	assert_int_equal(t->p.counts[SS_OP_CREATE], 0);
+}
+
+static void refused_create_is_tried_again_when_the_record_changes(void **ts)
+{
+	struct t *t = *ts;
+	struct ss_record r = nurse("p1", AT_NORTH, EMAIL);
+	plan_records(t, &r, 1, NULL, 0);
+	refuse(t, SS_OP_CREATE, "north", "p1");
+	r.email = "ann.lee2@example.org";
+	plan_records(t, &r, 1, NULL, 0);
+	n_ops(t, SS_OP_HOLD, 0);
+	assert_string_equal(want_op(t, SS_OP_CREATE, "north", "p1")->op.member.email,
+			    "ann.lee2@example.org");
+	want_op(t, SS_OP_INVITE, "north", "p1");
+	/* Any field the operation writes counts, not only the one refused. */
+	r.email = EMAIL;
+	r.given_name = "Anna";
+	plan_records(t, &r, 1, NULL, 0);
+	n_ops(t, SS_OP_HOLD, 0);
+	want_op(t, SS_OP_CREATE, "north", "p1");
+}
+
+static void refusal_holds_only_that_person_and_facility(void **ts)
+{
+	struct t *t = *ts;
+	use_config(t, "facilities_per_person: many\n");
+	struct ss_record r[] = { nurse("p1", AT_NORTH_SOUTH, EMAIL),
+				 nurse("p2", AT_NORTH, "bo@example.org") };
+	plan_records(t, r, 2, NULL, 0);
+	refuse(t, SS_OP_CREATE, "north", "p1");
+	plan_records(t, r, 2, NULL, 0);
+	reason_has(want_op(t, SS_OP_HOLD, "north", "p1"), REFUSED);
+	no_op(t, SS_OP_CREATE, "north", "p1");
+	/* p1's other membership and p2 go on. */
+	want_op(t, SS_OP_CREATE, "south", "p1");
+	want_op(t, SS_OP_INVITE, "south", "p1");
+	want_op(t, SS_OP_CREATE, "north", "p2");
+	want_op(t, SS_OP_INVITE, "north", "p2");
+	n_ops(t, SS_OP_HOLD, 1);
+}
+
+/* An update's key carries the planning time: the refusal is matched on
+ * what it writes, and holds until that changes. */
+static void refused_update_is_held_until_its_content_changes(void **ts)
+{
+	struct t *t = *ts;
+	struct ss_record before = nurse("p1", AT_NORTH, EMAIL);
+	struct state_member st;
+	existing(t, &before, "north", SS_STATUS_ACTIVE, &st);
+	struct ss_record r = before;
+	r.given_name = "Anna";
+	plan_records(t, &r, 1, &st, 1);
+	char *key = strdup(want_op(t, SS_OP_UPDATE, "north", "p1")->op.key);
+	assert_non_null(key);
+	refuse(t, SS_OP_UPDATE, "north", "p1");
+	run(t, (struct fx_run){ .records = &r, .n_records = 1, .state = &st, .n_state = 1,
+				.now = FX_NOW + 7 * FX_DAY });
+	n_ops(t, _SS_OP_MAX, 1);
+	reason_has(want_op(t, SS_OP_HOLD, "north", "p1"), "refused the update");
+	r.given_name = "Annabel";
+	plan_records(t, &r, 1, &st, 1);
+	n_ops(t, SS_OP_HOLD, 0);
+	const struct plan_op *u = want_op(t, SS_OP_UPDATE, "north", "p1");
+	assert_string_equal(u->op.member.given_name, "Annabel");
+	assert_string_not_equal(u->op.key, key);
+	free(key);
+}
+
+/* Safety: a person held for a refusal is held like any other: nothing of
+ * theirs is deactivated for not being routed somewhere any more. */
+static void refusal_hold_deactivates_nothing(void **ts)
+{
+	struct t *t = *ts;
+	use_config(t, "facilities_per_person: many\n");
+	struct ss_record before = nurse("p1", AT_NORTH, EMAIL);
+	struct state_member st;
+	existing(t, &before, "north", SS_STATUS_ACTIVE, &st);
+	struct ss_record r = nurse("p1", AT_SOUTH, EMAIL);
+	plan_records(t, &r, 1, &st, 1);
+	want_op(t, SS_OP_DEACTIVATE, "north", "p1");
+	refuse(t, SS_OP_CREATE, "south", "p1");
+	plan_records(t, &r, 1, &st, 1);
+	want_op(t, SS_OP_HOLD, "south", "p1");
+	n_ops(t, SS_OP_DEACTIVATE, 0);
+	n_ops(t, _SS_OP_MAX, 1);
+}
+
+/* Only what the target refused is held: with no refusal recorded the
+ * world is asked, and the plan is the one of before. */
+static void no_refusal_changes_nothing(void **ts)
+{
+	struct t *t = *ts;
+	struct ss_record r = nurse("p1", AT_NORTH, EMAIL);
+	plan_records(t, &r, 1, NULL, 0);
+	assert_true(t->w.refusal_lookups > 0);
+	n_ops(t, _SS_OP_MAX, 2);
+	n_ops(t, SS_OP_HOLD, 0);
+}
+
+/* A journaled operation read back (apply_resume) has the content it was
+ * planned with: its refusal is recorded under the same content. */
+static void journal_round_trip_keeps_the_content(void **ts)
+{
+	struct t *t = *ts;
+	use_config(t, "facilities_per_person: many\n");
+	struct ss_record before = nurse("p1", AT_NORTH, EMAIL);
+	struct state_member st;
+	existing(t, &before, "north", SS_STATUS_ACTIVE, &st);
+	struct ss_record r = nurse("p1", AT_SOUTH, EMAIL);
+	r.given_name = "Anna";
+	r.speciality = "Cardiology";
+	plan_records(t, &r, 1, &st, 1);
+	assert_true(t->p.n_ops >= 3);
+	for (size_t i = 0; i < t->p.n_ops; i++) {
+		struct plan_op *back = calloc(1, sizeof *back);
+		char *json = apply_op_to_json(&t->p.ops[i]);
+		assert_non_null(back);
+		assert_non_null(json);
+		assert_int_equal(apply_op_from_json(json, back), 0);
+		assert_true(plan_op_content(back) == plan_op_content(&t->p.ops[i]));
+		struct plan tmp = { .ops = back, .n_ops = 1 };
+		plan_free(&tmp);
+		free(json);
+	}
+}
+
+/* ------------------------------------------------- adopt: username --- */
+
+/* A hand-made account named as the target would name p1's User, with
+ * another email. */
+static struct ss_member *named_like_p1(struct t *t, const char *role, bool managed,
+				       const char *owner)
+{
+	struct ss_member m = fx_member("north", owner, "Annie", "Lee", "other@example.org", role,
+				       "Staff", SS_STATUS_ACTIVE);
+	m.managed = managed;
+	struct ss_member *row = fx_world_add(&t->w, &m);
+	fx_world_username(&t->w, row, "Ann.Lee@Example.org");
+	return row;
+}
+
+static void account_with_the_user_name_is_adopted_with_adopt_username(void **ts)
+{
+	struct t *t = *ts;
+	struct ss_member *row = named_like_p1(t, "Nurse", false, NULL);
+	struct ss_record r = nurse("p1", AT_NORTH, EMAIL);
+	run(t, (struct fx_run){ .records = &r, .n_records = 1, .adopt_username = true });
+	n_ops(t, _SS_OP_MAX, 1);
+	const struct plan_op *o = want_op(t, SS_OP_ADOPT, "north", "p1");
+	assert_string_equal(o->op.member.ref, row->ref);
+	assert_string_equal(o->op.member.external_id, "p1");
+	assert_string_equal(o->op.member.email, EMAIL);
+	assert_int_equal(o->op.member.status, SS_STATUS_ACTIVE);
+	/* The account's email becomes the person's. */
+	assert_int_equal(o->op.changed, SS_FIELD_GIVEN_NAME | SS_FIELD_EMAIL);
+	reason_has(o, "user name");
+	assert_true(t->w.username_lookups > 0);
+}
+
+/* adopt: email (or none) never asks about user names: the create goes
+ * out as before. */
+static void user_names_are_not_asked_without_adopt_username(void **ts)
+{
+	struct t *t = *ts;
+	named_like_p1(t, "Nurse", false, NULL);
+	struct ss_record r = nurse("p1", AT_NORTH, EMAIL);
+	run(t, (struct fx_run){ .records = &r, .n_records = 1, .adopt_email = true });
+	want_op(t, SS_OP_CREATE, "north", "p1");
+	no_op(t, SS_OP_ADOPT, "north", "p1");
+	assert_int_equal(t->w.username_lookups, 0);
+}
+
+static void user_name_of_another_person_or_a_patient_is_held(void **ts)
+{
+	struct t *t = *ts;
+	named_like_p1(t, "Nurse", true, "p9");
+	struct ss_record r = nurse("p1", AT_NORTH, EMAIL);
+	run(t, (struct fx_run){ .records = &r, .n_records = 1, .adopt_username = true });
+	n_ops(t, _SS_OP_MAX, 1);
+	reason_has(want_op(t, SS_OP_HOLD, "north", "p1"), "user name is already used in north by person p9");
+
+	fx_world_free(&t->w);
+	named_like_p1(t, "Patient", false, NULL);
+	run(t, (struct fx_run){ .records = &r, .n_records = 1, .adopt_username = true });
+	n_ops(t, _SS_OP_MAX, 1);
+	reason_has(want_op(t, SS_OP_HOLD, "north", "p1"), "Patient");
+}
+
+/* The person's own account is theirs, not someone else's user name. */
+static void own_account_is_not_adopted_again(void **ts)
+{
+	struct t *t = *ts;
+	struct ss_record r = nurse("p1", AT_NORTH, EMAIL);
+	struct state_member st;
+	existing(t, &r, "north", SS_STATUS_ACTIVE, &st);
+	run(t, (struct fx_run){ .records = &r, .n_records = 1, .state = &st, .n_state = 1,
+				.adopt_username = true });
+	n_ops(t, _SS_OP_MAX, 0);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1401,6 +1631,17 @@ int main(void)
 		T(different_updates_have_different_keys),
 		T(empty_plan),
 		T(counts_match_the_operations),
+		T(refused_create_is_held_with_the_message),
+		T(refused_create_is_tried_again_when_the_record_changes),
+		T(refusal_holds_only_that_person_and_facility),
+		T(refused_update_is_held_until_its_content_changes),
+		T(refusal_hold_deactivates_nothing),
+		T(no_refusal_changes_nothing),
+		T(journal_round_trip_keeps_the_content),
+		T(account_with_the_user_name_is_adopted_with_adopt_username),
+		T(user_names_are_not_asked_without_adopt_username),
+		T(user_name_of_another_person_or_a_patient_is_held),
+		T(own_account_is_not_adopted_again),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -314,7 +314,8 @@ static char *folder_listing(const char *dir)
 static void test_descriptor(void **state)
 {
 	const struct ss_plugin *p = staffsync_plugin();
-	assert_int_equal(p->abi_version, SS_PLUGIN_ABI_VERSION);
+	assert_int_equal(ss_plugin_abi_major(p), SS_PLUGIN_ABI_VERSION);
+	assert_int_equal(ss_plugin_abi_revision(p), SS_PLUGIN_ABI_REVISION);
 	assert_int_equal(p->kind, SS_PLUGIN_TARGET);
 	assert_string_equal(p->name, "sqlite");
 	assert_null(p->source);
@@ -322,6 +323,8 @@ static void test_descriptor(void **state)
 	const struct ss_target_ops *o = p->target;
 	assert_true(o->open && o->connect && o->facility && o->lookup && o->lookup_email &&
 		    o->apply && o->flush && o->close);
+	/* The store has no user names: target.adopt: username is refused for it. */
+	assert_null(ss_target_lookup_username(p));
 }
 
 static void test_default_store_in_state_dir(void **state)
