@@ -569,12 +569,11 @@ static void disconnect(struct sqlite_target *t)
 		drop_pending(t);
 		finalize_statements(t);
 		if (t->connected && !t->read_only) {
-			/* Leave a single self-contained file at rest: back in
-			 * rollback-journal mode, a later read-only (dry-run)
-			 * connection creates no -wal or -shm file. This needs
-			 * the last connection, so do not wait for others. */
+			/* The log back into the store and emptied, so that the
+			 * -wal kept beside it stays small. Not waiting for a
+			 * reader (the checkpoint then does what it can). */
 			sqlite3_busy_timeout(t->db, 0);
-			(void) sqlite3_exec(t->db, "PRAGMA optimize; PRAGMA journal_mode = DELETE",
+			(void) sqlite3_exec(t->db, "PRAGMA optimize; PRAGMA wal_checkpoint(TRUNCATE)",
 					    NULL, NULL, NULL);
 		}
 		sqlite3_close(t->db);
@@ -662,6 +661,12 @@ static int connect_writable(struct sqlite_target *t)
 	r = open_database(t, SQLITE_OPEN_READWRITE);
 	if (r < 0)
 		return r;
+	/* WAL at rest, its -wal and -shm kept when the last connection
+	 * closes: a later read-only (dry-run) connection finds them and
+	 * creates nothing, and no run pays for switching the journal mode in
+	 * and out. */
+	int persist = 1;
+	sqlite3_file_control(t->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
 	r = exec_sql(t, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
 		     "PRAGMA foreign_keys = ON");
 	if (r < 0)
