@@ -23,6 +23,7 @@
 #define BACKOFF_MAX (30 * SS_USEC_PER_SEC)
 #define RETRY_AFTER_MAX (300 * SS_USEC_PER_SEC)
 #define RESPONSE_MAX (64u << 20)
+#define MAX_REAUTHORIZATIONS 3u                /* new OAuth2 tokens for one request after 401s */
 #define USER_AGENT "staffsync-scim/" PACKAGE_VERSION
 
 struct scim_http {
@@ -405,9 +406,13 @@ static void collect(struct scim_http *h)
 		if (code == CURLE_OK)
 			curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &rq->status);
 		rq->attempts++;
-		if (rq->status == 401 && rq->ep->auth.kind == SCIM_AUTH_OAUTH2 && !rq->reauthorized) {
-			/* Expired before its time, or revoked: a new token, once. */
-			rq->reauthorized = true;
+		if (rq->status == 401 && rq->ep->auth.kind == SCIM_AUTH_OAUTH2 &&
+		    rq->reauthorized < MAX_REAUTHORIZATIONS) {
+			/* Expired before its time (a request that waited behind
+			 * the rate limit can reach the server after its token's
+			 * end), or revoked: a new token, a few times at most; a
+			 * refused client gets no token at all, so this ends. */
+			rq->reauthorized++;
 			rq->ep->auth.token_expires = 0;
 			rq->attempts--;
 			scim_http_submit(h, rq, 0);

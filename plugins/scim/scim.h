@@ -143,7 +143,7 @@ struct scim_request {
 	uint64_t retry_after;         /* microseconds, from a Retry-After header */
 	char error[CURL_ERROR_SIZE];
 	bool not_sent;                /* dropped: its endpoint stopped */
-	bool reauthorized;            /* sent again after a 401 with a new OAuth2 token */
+	unsigned reauthorized;        /* times sent again after a 401 with a new OAuth2 token */
 	/* Engine's. */
 	uint64_t not_before;
 	CURL *easy;
