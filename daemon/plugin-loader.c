@@ -102,6 +102,23 @@ static void check_adopt(struct config *cfg, const struct cfg_plugin_ref *t)
 			   "names; the %s target has none (use email or none)", t->type);
 }
 
+/* SMTP delivery needs the transport module: said when the configuration
+ * is checked, not first when a mail is due. */
+static void check_smtp_transport(struct config *cfg)
+{
+	if (cfg->accounts.invite_delivery != CFG_INVITE_SMTP || !cfg->accounts.smtp)
+		return;
+	_cleanup_free_ char *copy = strdup(search_path(cfg));
+	char *save = NULL;
+	for (char *dir = copy ? strtok_r(copy, ":", &save) : NULL; dir; dir = strtok_r(NULL, ":", &save)) {
+		_cleanup_free_ char *file = NULL;
+		if (asprintf(&file, "%s/smtp.so", dir) >= 0 && access(file, F_OK) == 0)
+			return;
+	}
+	conf_error(cfg->conf, cfg->accounts.smtp, "invite_delivery: smtp needs the SMTP transport, "
+		   "smtp.so, which is not in %s", search_path(cfg));
+}
+
 int plugins_open(struct config *cfg, struct config_errors *errors)
 {
 	size_t before = errors->n;
@@ -115,6 +132,7 @@ int plugins_open(struct config *cfg, struct config_errors *errors)
 	struct cfg_plugin_ref *t = &cfg->target;
 	t->plugin = load(cfg, t, SS_PLUGIN_TARGET, type_node(cfg, t));
 	check_adopt(cfg, t);
+	check_smtp_transport(cfg);
 	if (t->plugin && t->plugin->target->open(&ss_host_services, cfg->conf, t->node,
 						 &t->instance) < 0)
 		t->instance = NULL;

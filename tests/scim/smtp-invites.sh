@@ -107,11 +107,24 @@ expect_same "outbox while the SMTP server is down" "$(printf '%s\n' 'E1|resend|q
 	"$(sql "$T/state/state.db" "SELECT person, kind, state FROM outbox WHERE kind = 'resend' ORDER BY person")"
 grep -q "stays queued" "$T/err.3" || { echo "# the failed send is not reported"; FAILED=$((FAILED + 1)); }
 
+# The server is back, but the SMTP transport (plugins/smtp, smtp.so) is
+# not in the plugin path: the configuration is refused, at accounts.smtp,
+# and the mails stay queued.
+start_sink
+config "$SMTP_PORT"
+no_smtp=$(printf '%s\n' "$STAFFSYNC_PLUGIN_PATH" | tr ':' '\n' | grep -v '/plugins/smtp' | paste -sd:)
+STAFFSYNC_PLUGIN_PATH=$no_smtp STAFFSYNC_FAKE_NOW=$((NOW + 8 * 86400 + 30)) "$STAFFSYNCD" -c "$T/config.yaml" --once \
+	>"$T/out.3b" 2>"$T/err.3b"
+expect_same "run without smtp.so: a configuration error" 2 "$?"
+grep -q "config.yaml:[0-9]*:[0-9]*: invite_delivery: smtp needs the SMTP transport, smtp.so" "$T/err.3b" ||
+	{ echo "# the missing transport is not reported:"; sed 's/^/#   /' "$T/err.3b"; FAILED=$((FAILED + 1)); }
+expect_same "run without smtp.so: the resends stay queued, none sent" \
+	"$(printf '%s\n' 'E1|resend|queued' 'E3|resend|queued')|2" \
+	"$(sql "$T/state/state.db" "SELECT person, kind, state FROM outbox WHERE kind = 'resend' ORDER BY person")|$(mails | grep -c .)"
+
 # A crash in the middle of Cleo's SMTP transaction, simulated: her row is
 # left 'sending'. The next run reports it and sends only Ada's.
 sql "$T/state/state.db" "UPDATE outbox SET state = 'sending' WHERE person = 'E3' AND kind = 'resend'"
-start_sink
-config "$SMTP_PORT"
 STAFFSYNC_FAKE_NOW=$((NOW + 8 * 86400 + 60)) "$STAFFSYNCD" -c "$T/config.yaml" --once >"$T/out.4" 2>"$T/err.4"
 expect_same "run 4 exit code" 0 "$?"
 expect_same "mails in all" "$(printf '%s\n' \
