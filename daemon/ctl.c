@@ -30,7 +30,9 @@ static void usage(FILE *f)
 		"  run [--full]     ask the daemon for a run now (--full: complete listings)\n"
 		"  plan             what a run would do now (nothing is written)\n"
 		"  explain PERSON   the person's record, each rule, the resulting memberships\n"
-		"  approve RUN      let the next run apply the plan a safety gate stopped\n");
+		"  approve RUN      let the next run apply the plan a safety gate stopped\n"
+		"  retry PERSON     forget what the target refused for the person: the next\n"
+		"                   run tries it again (after the conflict is fixed there)\n");
 }
 
 static void format_time(int64_t t, char *buf, size_t n)
@@ -179,6 +181,26 @@ static int cmd_approve(struct config *cfg, const char *arg)
 	return r < 0 ? 1 : 0;
 }
 
+static int cmd_retry(struct config *cfg, const char *person)
+{
+	_cleanup_(state_closep) state *st = NULL;
+	unsigned long n = 0;
+	int r = state_open(cfg->state_dir, false, &st);
+	if (r >= 0)
+		r = state_refusals_forget(st, person, &n);
+	if (r < 0) {
+		fprintf(stderr, "retry: %s\n", strerror(-r));
+		return 1;
+	}
+	if (n == 0) {
+		printf("nothing the target refused is recorded for %s\n", person);
+		return 0;
+	}
+	printf("forgot %lu refused operation%s of %s: the next run tries %s again\n", n, n == 1 ? "" : "s",
+	       person, n == 1 ? "it" : "them");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -206,7 +228,8 @@ int main(int argc, char **argv)
 	int nargs = argc - optind - 1;
 	bool needs_plugins = streq(cmd, "plan") || streq(cmd, "explain");
 	bool full = streq(cmd, "run") && nargs == 1 && streq(argv[optind + 1], "--full");
-	if ((streq(cmd, "explain") || streq(cmd, "approve")) ? nargs != 1 : nargs != (full ? 1 : 0)) {
+	bool one_arg = streq(cmd, "explain") || streq(cmd, "approve") || streq(cmd, "retry");
+	if (one_arg ? nargs != 1 : nargs != (full ? 1 : 0)) {
 		usage(stderr);
 		return 2;
 	}
@@ -220,6 +243,8 @@ int main(int argc, char **argv)
 		ret = cmd_run(cfg, full);
 	else if (streq(cmd, "approve"))
 		ret = cmd_approve(cfg, argv[optind + 1]);
+	else if (streq(cmd, "retry"))
+		ret = cmd_retry(cfg, argv[optind + 1]);
 	else if (streq(cmd, "plan"))
 		ret = run_once(cfg, &(struct run_options){ .dry_run = true, .out = stdout });
 	else if (streq(cmd, "explain"))

@@ -108,7 +108,7 @@ static const char *const stmt_sql[_ST_MAX] = {
 	[ST_HOLD_ADD] = "INSERT INTO holds (run_id, source, person, facility, reason) VALUES (?1,?2,?3,?4,?5)",
 };
 
-enum refusal_stmt_id { RF_GET, RF_PUT, RF_DROP, RF_PERSON, _RF_MAX };
+enum refusal_stmt_id { RF_GET, RF_PUT, RF_DROP, RF_PERSON, RF_FORGET, _RF_MAX };
 
 static const char *const refusal_sql[_RF_MAX] = {
 	[RF_GET] = "SELECT message, refused_at FROM refusals WHERE source = ?1 AND person = ?2"
@@ -119,6 +119,7 @@ static const char *const refusal_sql[_RF_MAX] = {
 		" AND kind = ?4",
 	[RF_PERSON] = "SELECT facility, kind, message, refused_at FROM refusals"
 		" WHERE source = ?1 AND person = ?2 ORDER BY facility, kind",
+	[RF_FORGET] = "DELETE FROM refusals WHERE person = ?1",
 };
 
 struct state {
@@ -849,6 +850,20 @@ int state_refusal_drop(state *st, const char *source, const char *person, const 
 		return -EPROTO;
 	bind_membership(s, source, person, strempty(facility), kind);
 	int r = sql_err(sqlite3_step(s));
+	sqlite3_reset(s);
+	return r;
+}
+
+int state_refusals_forget(state *st, const char *person, unsigned long *forgotten)
+{
+	sqlite3_stmt *s = refusal_stmt(st, RF_FORGET);
+	*forgotten = 0;
+	if (!s)
+		return -EPROTO;
+	bind_text(s, 1, person);
+	int r = sql_err(sqlite3_step(s));
+	if (r >= 0)
+		*forgotten = (unsigned long)sqlite3_changes(st->db);
 	sqlite3_reset(s);
 	return r;
 }

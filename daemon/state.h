@@ -120,6 +120,9 @@ int state_refusal_drop(state *st, const char *source, const char *person, const 
 		       enum ss_op_kind kind);
 int state_refusal_get(state *st, const char *source, const char *person, const char *facility,
 		      enum ss_op_kind kind, uint64_t content, char **message, int64_t *at);
+/* staffsyncctl retry: forget every refusal of the person (any source,
+ * facility, kind), so that the next run tries them again; how many. */
+int state_refusals_forget(state *st, const char *person, unsigned long *forgotten);
 /* Each refusal recorded for the person (staffsyncctl explain). */
 int state_person_refusals(state *st, const char *source, const char *person,
 			  int (*fn)(void *ud, const char *facility, const char *kind,

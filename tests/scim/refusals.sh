@@ -69,6 +69,19 @@ expect_same "POSTs of run 3" 0 "$(posts_since "$before")"
 grep -q "refused by the target" "$T/err.3" &&
 	{ echo "# run 3 sent the refused create again"; FAILED=$((FAILED + 1)); }
 
+# The operator says the conflict is fixed (staffsyncctl retry): the next
+# run sends E6's create again. Here it was not fixed: refused, held again.
+"$STAFFSYNCCTL" -c "$T/config.yaml" retry E6 >"$T/retry" 2>&1
+expect_same "staffsyncctl retry E6" "0|forgot 1 refused operation of E6: the next run tries it again" \
+	"$?|$(cat "$T/retry")"
+expect_same "retry for a person with no refusal" \
+	"nothing the target refused is recorded for E1" "$("$STAFFSYNCCTL" -c "$T/config.yaml" retry E1 2>&1)"
+before=$(wc -l <"$T/scim.requests")
+run 3b
+expect_same "POSTs after retry (E6's create, sent again)" 1 "$(posts_since "$before")"
+expect_same "refused again: recorded again (the next run holds E6)" "E6|north|create" \
+	"$(sql "$T/state/state.db" "SELECT person, facility, kind FROM refusals")"
+
 # Run 4: E6's record changes (another e-mail, so another userName): tried
 # again, and created.
 sed -i 's/^E6,Fred,Gray,fred@example.org,/E6,Fred,Gray,fred.gray@example.org,/' "$T/staff.csv"

@@ -32,7 +32,7 @@ if [ -f /usr/share/bash-completion/bash_completion ]; then
 		complete_words staffsyncctl ""
 		complete_words staffsyncctl -c x.yaml h
 		complete_words staffsyncctl run ""' _ "$top_srcdir/contrib/completion/staffsyncctl")
-	expected=$'status history run plan explain approve\nhistory\n--full'
+	expected=$'status history run plan explain approve retry\nhistory\n--full'
 	if [ "$got" = "$expected" ]; then echo "ok: bash completion"; else echo "FAIL: bash completion gave: $got"; status=1; fi
 else
 	echo "# bash-completion is not installed: the completion is not checked"
