@@ -275,3 +275,34 @@ ldap_setup() {
 	printf '%s\n' "$READER_PW" >"$TMPDIR_TEST/reader.secret"
 	write_slapd_conf "$TMPDIR_TEST/slapd" "$1"
 }
+
+# twelve_nurses: the failure tests' directory, twelve people u01..u12, all
+# in cn=nurses (P must be the people OU).
+twelve_nurses() {
+	base_ldif
+	for i in 01 02 03 04 05 06 07 08 09 10 11 12; do person "u$i" "User$i" "Staff$i"; done
+	# shellcheck disable=SC2046 # one member DN a word, no spaces in them
+	group nurses $(for i in 01 02 03 04 05 06 07 08 09 10 11 12; do printf 'uid=u%s,%s ' "$i" "$P"; done)
+}
+
+# nurses_yaml: their configuration after the sources (one facility, nurses
+# as Nurse, leavers deactivated after one complete listing, no gate).
+nurses_yaml() {
+	cat <<'YAML'
+target:
+  type: sqlite
+facilities:
+  - { id: north, name: North, platform: any, match: { facility: [North] } }
+roles:
+  - { role: Nurse, groups: [nurses] }
+leavers:
+  grace_runs: 1
+  max_deactivations: 100%
+  max_shrink: 100%
+YAML
+}
+
+# statuses: the store's users of $W by status, with counts.
+statuses() {
+	sql "$W/state/workspaces.db" "SELECT status, count(*) FROM workspace_users GROUP BY status;"
+}

@@ -31,12 +31,7 @@ retcode-indir on
 CONF
 slaptest -u -f "$T/slapd/slapd.conf" >/dev/null 2>"$T/slaptest.err" ||
 	{ cat "$T/slaptest.err"; hard_error "slaptest refused the retcode / limits configuration"; }
-{
-	base_ldif
-	for i in 01 02 03 04 05 06 07 08 09 10 11 12; do person "u$i" "User$i" "Staff$i"; done
-	# shellcheck disable=SC2046 # one member DN a word, no spaces in them
-	group nurses $(for i in 01 02 03 04 05 06 07 08 09 10 11 12; do printf 'uid=u%s,%s ' "$i" "$P"; done)
-} >"$T/all.ldif"
+twelve_nurses >"$T/all.ldif"
 start_slapd "$T/slapd"
 ldap_as_root ldapadd -f "$T/all.ldif" || hard_error "cannot load entries"
 
@@ -48,22 +43,8 @@ write_config() {
 		echo "state_dir: state"
 		echo "sources:"
 		PAGE_SIZE=2 ldap_source_yaml | sed "s#uri: .*#uri: $1\n    starttls: false#; s#cn=reader,$SUFFIX#${2:-cn=reader,$SUFFIX}#"
-		cat <<'YAML'
-target:
-  type: sqlite
-facilities:
-  - { id: north, name: North, platform: any, match: { facility: [North] } }
-roles:
-  - { role: Nurse, groups: [nurses] }
-leavers:
-  grace_runs: 1
-  max_deactivations: 100%
-  max_shrink: 100%
-YAML
+		nurses_yaml
 	} >"$W/config.yaml"
-}
-statuses() {
-	sql "$W/state/workspaces.db" "SELECT status, count(*) FROM workspace_users GROUP BY status;"
 }
 DIRECT=ldap://127.0.0.1:$SLAPD_PORT
 

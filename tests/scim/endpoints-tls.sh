@@ -10,18 +10,7 @@ command -v openssl >/dev/null 2>&1 || skip "openssl is not installed (the test m
 scim_tmpdir
 
 # Two CAs: the server's, and another one.
-mkca() {
-	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$1" \
-		-keyout "$T/$1.key" -out "$T/$1.pem" >/dev/null 2>&1 || hard_error "openssl CA"
-}
-mkca test-ca
-mkca other-ca
-openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$T/server.key" \
-	-out "$T/server.csr" >/dev/null 2>&1 || hard_error "openssl csr"
-printf 'subjectAltName=IP:127.0.0.1\n' >"$T/san.ext"
-openssl x509 -req -in "$T/server.csr" -CA "$T/test-ca.pem" -CAkey "$T/test-ca.key" \
-	-CAcreateserial -days 2 -extfile "$T/san.ext" -out "$T/server.pem" >/dev/null 2>&1 ||
-	hard_error "openssl sign"
+make_test_cas
 
 mkdir "$T/tokens"
 for f in north south; do printf 'token-of-%s-%s\n' "$f" "$$" >"$T/tokens/$f.token"; done

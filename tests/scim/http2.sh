@@ -15,14 +15,7 @@ NGHTTPX=$(command -v nghttpx 2>/dev/null || { [ -x /usr/sbin/nghttpx ] && echo /
 [ -n "$NGHTTPX" ] || skip "nghttpx is not installed (apt-get install nghttp2-proxy)"
 scim_tmpdir
 
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=test-ca" \
-	-keyout "$T/test-ca.key" -out "$T/test-ca.pem" >/dev/null 2>&1 || hard_error "openssl CA"
-openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$T/server.key" \
-	-out "$T/server.csr" >/dev/null 2>&1 || hard_error "openssl csr"
-printf 'subjectAltName=IP:127.0.0.1\n' >"$T/san.ext"
-openssl x509 -req -in "$T/server.csr" -CA "$T/test-ca.pem" -CAkey "$T/test-ca.key" \
-	-CAcreateserial -days 2 -extfile "$T/san.ext" -out "$T/server.pem" >/dev/null 2>&1 ||
-	hard_error "openssl sign"
+make_test_cas
 
 printf 'test-token-%s\n' "$$" >"$T/token"
 start_server scim --token-file "$T/token"

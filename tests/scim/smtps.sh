@@ -14,16 +14,7 @@ require_sqlite3
 command -v openssl >/dev/null 2>&1 || skip "openssl is not installed (the test makes its own CA)"
 scim_tmpdir
 
-for ca in test-ca other-ca; do
-	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$ca" \
-		-keyout "$T/$ca.key" -out "$T/$ca.pem" >/dev/null 2>&1 || hard_error "openssl CA"
-done
-openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$T/server.key" \
-	-out "$T/server.csr" >/dev/null 2>&1 || hard_error "openssl csr"
-printf 'subjectAltName=IP:127.0.0.1\n' >"$T/san.ext"
-openssl x509 -req -in "$T/server.csr" -CA "$T/test-ca.pem" -CAkey "$T/test-ca.key" \
-	-CAcreateserial -days 2 -extfile "$T/san.ext" -out "$T/server.pem" >/dev/null 2>&1 ||
-	hard_error "openssl sign"
+make_test_cas
 
 printf 'smtps-pw-%s\n' "$$" >"$T/smtp.secret"
 mkdir "$T/mail"
