@@ -46,6 +46,7 @@ static int source_open(const struct ss_host *host, ss_conf *conf, const yaml_nod
 		     const char *name, void **instance)
 {
 	struct ldap_source *src = NULL;
+	dir_library_init();
 	int r = ldap_settings_open(host, conf, node, name, &src);
 	if (r < 0)
 		return r;

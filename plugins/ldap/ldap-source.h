@@ -82,6 +82,8 @@ void ldap_source_free(struct ldap_source *src);
  * On failure *ret is NULL and why says what happened (no secret). */
 int dir_connect(const struct ldap_source *src, LDAP **ret, char *why, size_t why_size);
 struct timeval dir_timeval(uint64_t usec);
+/* libldap initialised without loading SASL modules (before any other call). */
+void dir_library_init(void);
 /* Read the established connection's socket in large chunks (listings). */
 void dir_readahead(LDAP *ld);
 
