@@ -22,7 +22,7 @@
 struct walk {
 	LDAP *ld;
 	const struct ldap_source *src;
-	json_t *seen;                /* normalised group DN -> true */
+	json_t *seen;                /* normalised DN -> whether it is a group */
 	char **queue;                /* groups still to read */
 	char *group_base;            /* normalised group_base_dn */
 	json_t *nesting;             /* normalised group DN -> [nested group DN, ...] */
@@ -75,7 +75,7 @@ static int read_nested(struct walk *w, const char *group, json_t *now)
 		ldap_value_free_len(v);
 	}
 	ldap_msgfree(res);
-	return r;
+	return r < 0 ? r : 0;
 }
 
 /* The users with memberOf naming the group, in every base DN. */
