@@ -151,6 +151,8 @@ until_run_after() {  # ID: poll the metrics file until a later run ended
 }
 (cd "$W" && exec "$top_builddir/staffsyncd" -c config.yaml --metrics-file "$W/metrics.prom" >svc.out 2>svc.err) &
 SVC=$!
+# Stopped on any exit, with slapd: a failed poll must not leave it running.
+SLAPD_PIDS="$SVC $SLAPD_PIDS"
 until_run_after 0
 for round in 1 2 3; do
 	last=$(metric staffsync_last_run_id)
