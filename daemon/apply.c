@@ -207,14 +207,8 @@ struct pending {
 static int collect_pending(void *ud, long op_id, const char *payload)
 {
 	struct pending *p = ud;
-	if (p->n == p->cap) {
-		size_t ncap = p->cap ? p->cap * 2 : 64;
-		struct plan_op *nv = reallocarray(p->ops, ncap, sizeof *nv);
-		if (!nv)
-			return -ENOMEM;
-		p->ops = nv;
-		p->cap = ncap;
-	}
+	if (array_grow((void **)&p->ops, &p->cap, p->n, sizeof *p->ops) < 0)
+		return -ENOMEM;
 	struct plan_op *o = &p->ops[p->n];
 	if (apply_op_from_json(payload, o) < 0) {
 		log_warning("journal entry %ld is unreadable; skipped", op_id);

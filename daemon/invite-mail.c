@@ -462,14 +462,8 @@ static int collect(void *ud, const struct state_mail *sm)
 		m->waiting++;
 		return 0;
 	}
-	if (m->n == m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 16;
-		struct mail *v = reallocarray(m->v, cap, sizeof *v);
-		if (!v)
-			return -ENOMEM;
-		m->v = v;
-		m->cap = cap;
-	}
+	if (array_grow((void **)&m->v, &m->cap, m->n, sizeof *m->v) < 0)
+		return -ENOMEM;
 	struct mail *x = &m->v[m->n++];
 	*x = (struct mail){ sm->id, strdup_or_null(sm->op_key), strdup_or_null(sm->kind),
 			    strdup_or_null(sm->facility), strdup_or_null(sm->person),

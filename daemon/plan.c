@@ -71,20 +71,6 @@ void plan_free(struct plan *p)
 	*p = (struct plan){0};
 }
 
-/* Grow an array to hold one more element. */
-static int grow(void **v, size_t *cap, size_t n, size_t size)
-{
-	if (n < *cap)
-		return 0;
-	size_t ncap = *cap ? *cap * 2 : 256;
-	void *nv = reallocarray(*v, ncap, size);
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
-	*cap = ncap;
-	return 0;
-}
-
 static int member_dup(struct ss_member *d, const struct ss_member *s)
 {
 	*d = (struct ss_member){
@@ -191,7 +177,7 @@ static int add_op(struct plan *p, const struct op_spec *s)
 		if (r != 0)
 			return r < 0 ? r : 0;
 	}
-	if (grow((void **)&p->ops, &p->cap_ops, p->n_ops, sizeof *p->ops) < 0)
+	if (array_grow((void **)&p->ops, &p->cap_ops, p->n_ops, sizeof *p->ops) < 0)
 		return -ENOMEM;
 	struct plan_op *o = &p->ops[p->n_ops];
 	*o = (struct plan_op){
@@ -280,7 +266,7 @@ static int hold_if_refused(struct plan *p, const struct op_spec *s)
 
 static int add_counter(struct plan *p, const struct state_member *s, unsigned long missing)
 {
-	if (grow((void **)&p->counters, &p->cap_counters, p->n_counters, sizeof *p->counters) < 0)
+	if (array_grow((void **)&p->counters, &p->cap_counters, p->n_counters, sizeof *p->counters) < 0)
 		return -ENOMEM;
 	struct plan_counter *c = &p->counters[p->n_counters];
 	*c = (struct plan_counter){ strdup(s->source), strdup(s->person),
@@ -314,7 +300,7 @@ static int remember_id(struct plan *p, const char *id, uint32_t *off)
 
 static int remember_person(struct plan *p, const char *source, const char *id, uint32_t *off)
 {
-	if (grow((void **)&p->seen, &p->cap_seen, p->n_seen, sizeof *p->seen) < 0)
+	if (array_grow((void **)&p->seen, &p->cap_seen, p->n_seen, sizeof *p->seen) < 0)
 		return -ENOMEM;
 	int r = remember_id(p, id, off);
 	if (r < 0)
@@ -326,7 +312,7 @@ static int remember_person(struct plan *p, const char *source, const char *id, u
 static int remember_email(struct plan *p, const char *source, const char *id, uint32_t off,
 			  const char *facility, const char *email)
 {
-	if (grow((void **)&p->emails, &p->cap_emails, p->n_emails, sizeof *p->emails) < 0)
+	if (array_grow((void **)&p->emails, &p->cap_emails, p->n_emails, sizeof *p->emails) < 0)
 		return -ENOMEM;
 	p->emails[p->n_emails++] = (struct seen_email){
 		email_hash(facility, email), person_hash(source, id), off, facility, source };
@@ -797,8 +783,8 @@ static int hold_duplicates(struct plan *p)
 			continue;
 		if (i >= 2 && p->seen[i - 1].hash == p->seen[i - 2].hash)
 			continue;   /* one hold per id */
-		if (grow((void **)&h, &cap, n, sizeof *h) < 0 ||
-		    grow((void **)&notes, &cap_notes, n_notes, sizeof *notes) < 0) {
+		if (array_grow((void **)&h, &cap, n, sizeof *h) < 0 ||
+		    array_grow((void **)&notes, &cap_notes, n_notes, sizeof *notes) < 0) {
 			r = -ENOMEM;
 			goto out;
 		}
@@ -819,8 +805,8 @@ static int hold_duplicates(struct plan *p)
 		for (size_t k = i; k < j; k++) {
 			if (p->emails[k].person == p->emails[keep].person)
 				continue;
-			if (grow((void **)&h, &cap, n, sizeof *h) < 0 ||
-			    grow((void **)&notes, &cap_notes, n_notes, sizeof *notes) < 0) {
+			if (array_grow((void **)&h, &cap, n, sizeof *h) < 0 ||
+			    array_grow((void **)&notes, &cap_notes, n_notes, sizeof *notes) < 0) {
 				r = -ENOMEM;
 				goto out;
 			}

@@ -144,6 +144,15 @@ static int sql_err(int rc)
 	}
 }
 
+/* Run a statement that returns no row, and make it ready for the next
+ * call: 0 or a negative errno. */
+static int step_reset(sqlite3_stmt *s)
+{
+	int r = sql_err(sqlite3_step(s));
+	sqlite3_reset(s);
+	return r;
+}
+
 static int exec(state *st, const char *sql)
 {
 	return sql_err(sqlite3_exec(st->db, sql, NULL, NULL, NULL));
@@ -417,9 +426,7 @@ int state_put_member(state *st, const struct state_member *m)
 	sqlite3_bind_int64(s, 14, m->last_invite_at);
 	sqlite3_bind_int64(s, 15, m->created_at);
 	sqlite3_bind_int64(s, 16, m->created_at);
-	int r = sql_err(sqlite3_step(s));
-	sqlite3_reset(s);
-	return r;
+	return step_reset(s);
 }
 
 int state_move_member(state *st, const char *source, const char *person,
@@ -430,9 +437,7 @@ int state_move_member(state *st, const char *source, const char *person,
 	bind_text(s, 2, person);
 	bind_text(s, 3, from);
 	bind_text(s, 4, to);
-	int r = sql_err(sqlite3_step(s));
-	sqlite3_reset(s);
-	return r;
+	return step_reset(s);
 }
 
 int state_set_missing(state *st, const char *source, const char *person,
@@ -443,9 +448,7 @@ int state_set_missing(state *st, const char *source, const char *person,
 	bind_text(s, 2, person);
 	bind_text(s, 3, facility);
 	sqlite3_bind_int64(s, 4, (sqlite3_int64)missing);
-	int r = sql_err(sqlite3_step(s));
-	sqlite3_reset(s);
-	return r;
+	return step_reset(s);
 }
 
 int state_source_get(state *st, const char *name, long *last_full_count, char **cursor)
@@ -477,9 +480,7 @@ int state_source_put(state *st, const char *name, long last_full_count, const ch
 	else
 		sqlite3_bind_int64(s, 2, last_full_count);
 	bind_text(s, 3, cursor);
-	int r = sql_err(sqlite3_step(s));
-	sqlite3_reset(s);
-	return r;
+	return step_reset(s);
 }
 
 /* ------------------------------------------------------------------ runs */
@@ -679,9 +680,7 @@ int state_journal_finish(state *st, long op_id, bool ok, const char *error)
 	sqlite3_bind_int64(s, 1, op_id);
 	bind_text(s, 2, ok ? "done" : "failed");
 	bind_text(s, 3, error);
-	int r = sql_err(sqlite3_step(s));
-	sqlite3_reset(s);
-	return r;
+	return step_reset(s);
 }
 
 int state_journal_pending(state *st, int (*fn)(void *ud, long op_id, const char *payload), void *ud)
@@ -717,9 +716,7 @@ int state_hold_add(state *st, long run_id, const char *source, const char *perso
 	bind_text(s, 3, person);
 	bind_text(s, 4, facility);
 	bind_text(s, 5, reason);
-	int r = sql_err(sqlite3_step(s));
-	sqlite3_reset(s);
-	return r;
+	return step_reset(s);
 }
 
 void state_holds_free(struct state_hold *v, size_t n)
@@ -837,9 +834,7 @@ int state_refusal_put(state *st, const char *source, const char *person, const c
 	bind_text(s, 5, c);
 	bind_text(s, 6, strempty(message));
 	sqlite3_bind_int64(s, 7, now);
-	int r = sql_err(sqlite3_step(s));
-	sqlite3_reset(s);
-	return r;
+	return step_reset(s);
 }
 
 int state_refusal_drop(state *st, const char *source, const char *person, const char *facility,
@@ -849,9 +844,7 @@ int state_refusal_drop(state *st, const char *source, const char *person, const 
 	if (!s)
 		return -EPROTO;
 	bind_membership(s, source, person, strempty(facility), kind);
-	int r = sql_err(sqlite3_step(s));
-	sqlite3_reset(s);
-	return r;
+	return step_reset(s);
 }
 
 int state_refusals_forget(state *st, const char *person, unsigned long *forgotten)

@@ -90,6 +90,19 @@ uint64_t fnv1a64(const void *data, size_t n, uint64_t h)
 	return h;
 }
 
+int array_grow(void **v, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return 0;
+	size_t ncap = *cap ? *cap * 2 : 256;
+	void *nv = reallocarray(*v, ncap, size);
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	*cap = ncap;
+	return 0;
+}
+
 char *strdup_or_null(const char *s)
 {
 	return s ? strdup(s) : NULL;

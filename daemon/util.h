@@ -58,6 +58,9 @@ static inline uint64_t fnv1a64_str(const char *s, uint64_t h)
 /* Allocation that aborts on failure is deliberately not provided: callers
  * return -ENOMEM. */
 char *strdup_or_null(const char *s);   /* NULL stays NULL; returns NULL on ENOMEM too */
+/* Make room in *v (n elements of size used, *cap allocated) for one more,
+ * doubling; 0 or -ENOMEM (then *v is as it was). */
+int array_grow(void **v, size_t *cap, size_t n, size_t size);
 
 /* Write all of a file atomically (temp + rename). */
 int write_file_atomic(const char *path, const char *data, size_t n);
